@@ -1,0 +1,157 @@
+"""Command line: `run` (the default), `report` and `list`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from bench.errors import BenchError
+
+DEFAULT_OUT = "runs/default"
+COMMANDS = ("run", "report", "list")
+
+
+def _comma_list(text: str) -> list[str]:
+    return [item.strip() for item in text.split(",") if item.strip()]
+
+
+def _add_run_arguments(parser: argparse.ArgumentParser) -> None:
+    from bench.models import DEFAULT_MODEL
+    from bench.train import TrainConfig
+
+    defaults = TrainConfig()
+    grid = parser.add_argument_group("grid")
+    grid.add_argument("--tasks", default="sst2", help="comma-separated task names (default: sst2)")
+    grid.add_argument("--task-file", action="append", default=[], metavar="FILE",
+                      help="a YAML/TOML task definition to register and run (repeatable)")
+    grid.add_argument("--methods", default="all", help="comma-separated method names, or 'all'")
+    grid.add_argument("--model", default=DEFAULT_MODEL,
+                      help=f"hub id or local folder (default: {DEFAULT_MODEL}, shipped on PyPI)")
+    grid.add_argument("--seeds", default="42", help="comma-separated seeds (default: 42)")
+    grid.add_argument("--shots", default="default",
+                      help="training examples in total, stratified by label; 'full' for the whole "
+                           "split; 'default' = the task's own (100 for English, FewCLUE's split)")
+    grid.add_argument("--fewclue-split", default="0", choices=["0", "1", "2", "3", "4", "few_all"],
+                      help="FewCLUE train/dev split (default: 0)")
+    grid.add_argument("--set", action="append", default=[], metavar="METHOD.KNOB=VALUE",
+                      help="override a method knob, e.g. hard_prompt.freeze_backbone=true")
+    grid.add_argument("--zero-shot", action="store_true",
+                      help="evaluate without training (the zero-shot row of prompt-method tables)")
+    paths = parser.add_argument_group("paths")
+    paths.add_argument("--data-dir", help="root of the datasets (default: $PETBENCH_DATA_DIR, "
+                                          "else ../shared/data beside the checkout)")
+    paths.add_argument("--out", default=DEFAULT_OUT,
+                       help=f"output folder; re-running resumes (default: {DEFAULT_OUT})")
+    train = parser.add_argument_group("training")
+    train.add_argument("--epochs", type=int, default=defaults.epochs)
+    train.add_argument("--max-steps", type=int, default=None, help="overrides --epochs")
+    train.add_argument("--batch-size", type=int, default=defaults.batch_size)
+    train.add_argument("--eval-batch-size", type=int, default=defaults.eval_batch_size)
+    train.add_argument("--lr", type=float, default=None, help="default: each method's own")
+    train.add_argument("--max-length", type=int, default=defaults.max_length)
+    train.add_argument("--warmup-ratio", type=float, default=defaults.warmup_ratio)
+    train.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="run_bench.py",
+        description="PETBench: train and evaluate tasks x PETuning methods and report accuracy, "
+                    "throughput and memory. With no command, `run` with its defaults.")
+    commands = parser.add_subparsers(dest="command")
+    _add_run_arguments(commands.add_parser("run", help="run a grid of cells (the default)"))
+    report = commands.add_parser("report", help="rewrite results.csv and report.md of a run")
+    report.add_argument("out", nargs="?", default=DEFAULT_OUT)
+    commands.add_parser("list", help="list registered tasks and methods")
+    return parser
+
+
+def _parse_overrides(items: Sequence[str]) -> dict[str, dict[str, str]]:
+    overrides: dict[str, dict[str, str]] = {}
+    for item in items:
+        target, _, value = item.partition("=")
+        method, _, knob = target.partition(".")
+        if not value or not knob:
+            raise BenchError(f"--set {item!r} must look like METHOD.KNOB=VALUE")
+        overrides.setdefault(method, {})[knob] = value
+    return overrides
+
+
+def command_run(args: argparse.Namespace) -> int:
+    from bench.device import choose_device
+    from bench.models import resolve_model
+    from bench.results import ResultsStore
+    from bench.runner import GridConfig, run_grid
+    from bench.train import TrainConfig
+    from methods import METHODS, get_method
+    from reports import write_reports
+    from tasks import get_task
+    from tasks.custom import load_task_file
+    from tasks.loader import resolve_data_dir
+
+    custom = [load_task_file(Path(path)) for path in args.task_file]
+    task_names = _comma_list(args.tasks) if not custom or args.tasks != "sst2" else []
+    tasks = tuple(dict.fromkeys([*(get_task(name) for name in task_names), *custom]))
+    method_names = METHODS.names() if args.methods == "all" else _comma_list(args.methods)
+    overrides = _parse_overrides(args.set)
+    for method in overrides:
+        get_method(method)
+    methods = tuple((get_method(name), get_method(name).make_config(overrides.get(name)))
+                    for name in method_names)
+    try:
+        seeds = tuple(int(seed) for seed in _comma_list(args.seeds))
+    except ValueError as error:
+        raise BenchError(f"--seeds {args.seeds!r} must be comma-separated integers") from error
+    train = TrainConfig(epochs=args.epochs, max_steps=args.max_steps, batch_size=args.batch_size,
+                        eval_batch_size=args.eval_batch_size, learning_rate=args.lr,
+                        max_length=args.max_length, warmup_ratio=args.warmup_ratio,
+                        zero_shot=args.zero_shot)
+    grid = GridConfig(tasks=tasks, methods=methods, model=resolve_model(args.model), seeds=seeds,
+                      shots=args.shots, fewclue_split=args.fewclue_split,
+                      data_dir=resolve_data_dir(args.data_dir), train=train)
+    device = choose_device(args.device)
+    out = Path(args.out)
+    run_grid(grid, ResultsStore(out), device)
+    print(write_reports(out))
+    print(f"wrote {out / 'results.csv'} and {out / 'report.md'}")
+    return 0
+
+
+def command_report(args: argparse.Namespace) -> int:
+    from reports import write_reports
+
+    print(write_reports(Path(args.out)))
+    return 0
+
+
+def command_list(args: argparse.Namespace) -> int:
+    from methods import METHODS
+    from tasks import TASKS
+
+    print("tasks:")
+    for name in TASKS:
+        task = TASKS.get(name)
+        print(f"  {name:10s} {task.language}  {task.metric:9s} {task.description}")
+    print("methods:")
+    for name in METHODS:
+        print(f"  {name:14s} {METHODS.get(name).description}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or (argv[0] not in COMMANDS and argv[0] not in ("-h", "--help")):
+        argv = ["run", *argv]
+    args = build_parser().parse_args(argv)
+    handlers = {"run": command_run, "report": command_report, "list": command_list}
+    try:
+        return handlers[args.command](args)
+    except BenchError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted: results written so far are kept; re-run the same command to resume",
+              file=sys.stderr)
+        return 130

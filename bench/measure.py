@@ -1,0 +1,97 @@
+"""Peak memory and timing: CUDA peak allocated on GPU, peak RSS growth on CPU."""
+
+from __future__ import annotations
+
+import resource
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+_PROC_STATUS = Path("/proc/self/status")
+_CLEAR_REFS = Path("/proc/self/clear_refs")
+
+
+def _status_kib(key: str) -> int | None:
+    try:
+        for line in _PROC_STATUS.read_text().splitlines():
+            if line.startswith(key + ":"):
+                return int(line.split()[1])
+    except OSError:
+        return None
+    return None
+
+
+def _reset_peak_rss() -> bool:
+    """Linux resets VmHWM (the RSS high-water mark) when "5" is written to clear_refs."""
+    try:
+        with open(_CLEAR_REFS, "w") as handle:
+            handle.write("5")
+        return True
+    except OSError:
+        return False
+
+
+@dataclass
+class PeakMemory:
+    """Context manager: peak_bytes is GPU max allocated, or CPU peak RSS above the start."""
+
+    device: torch.device
+    peak_bytes: int = 0
+    kind: str = ""
+    _start_rss: int = field(default=0, repr=False)
+    _hwm_reset: bool = field(default=False, repr=False)
+
+    def __enter__(self) -> PeakMemory:
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
+            torch.cuda.reset_peak_memory_stats(self.device)
+            self.kind = "cuda_max_allocated"
+        else:
+            self._hwm_reset = _reset_peak_rss()
+            self._start_rss = (_status_kib("VmRSS") or 0) * 1024
+            self.kind = "cpu_peak_rss_growth" if self._hwm_reset else "cpu_max_rss_growth"
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
+            self.peak_bytes = int(torch.cuda.max_memory_allocated(self.device))
+            return
+        if self._hwm_reset:
+            peak = (_status_kib("VmHWM") or 0) * 1024
+        else:  # lifetime maximum: growth only shows when this cell sets a new high
+            peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+        self.peak_bytes = max(0, peak - self._start_rss)
+
+
+@dataclass
+class Stopwatch:
+    """Accumulates seconds and samples over timed regions, synchronising the device first."""
+
+    sync: object
+    seconds: float = 0.0
+    samples: int = 0
+
+    def time(self, samples: int) -> _Region:
+        return _Region(self, samples)
+
+    @property
+    def samples_per_second(self) -> float | None:
+        return self.samples / self.seconds if self.seconds > 0 else None
+
+
+class _Region:
+    def __init__(self, watch: Stopwatch, samples: int) -> None:
+        self.watch, self.samples = watch, samples
+
+    def __enter__(self) -> None:
+        self.watch.sync()
+        self.start = time.perf_counter()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.watch.sync()
+        self.watch.seconds += time.perf_counter() - self.start
+        self.watch.samples += self.samples
+

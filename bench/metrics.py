@@ -1,0 +1,40 @@
+"""Task metrics on integer predictions, computed with scikit-learn (no hub downloads)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from sklearn.metrics import accuracy_score, f1_score, matthews_corrcoef
+
+from bench.registry import Registry
+
+MetricFn = Callable[[Sequence[int], Sequence[int]], float]
+METRICS: Registry[MetricFn] = Registry("metric")
+
+
+@METRICS.decorator("accuracy")
+def accuracy(predictions: Sequence[int], golds: Sequence[int]) -> float:
+    return float(accuracy_score(golds, predictions))
+
+
+@METRICS.decorator("f1")
+def binary_f1(predictions: Sequence[int], golds: Sequence[int]) -> float:
+    """F1 of label index 1 (the positive class), GLUE's MRPC/QQP convention."""
+    return float(f1_score(golds, predictions, pos_label=1, average="binary", zero_division=0.0))
+
+
+@METRICS.decorator("macro_f1")
+def macro_f1(predictions: Sequence[int], golds: Sequence[int]) -> float:
+    return float(f1_score(golds, predictions, average="macro", zero_division=0.0))
+
+
+@METRICS.decorator("matthews")
+def matthews(predictions: Sequence[int], golds: Sequence[int]) -> float:
+    return float(matthews_corrcoef(golds, predictions))
+
+
+def score(metric: str, predictions: Sequence[int], golds: Sequence[int]) -> float:
+    """The named metric of predictions against gold label indices."""
+    if len(predictions) != len(golds) or not golds:
+        raise ValueError(f"cannot score {len(predictions)} predictions against {len(golds)} golds")
+    return METRICS.get(metric)(predictions, golds)

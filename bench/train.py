@@ -1,0 +1,186 @@
+"""The one training/evaluation loop shared by every method."""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+from torch.nn import functional
+from tqdm.auto import tqdm
+
+from bench.device import DeviceChoice
+from bench.errors import BenchError
+from bench.measure import Stopwatch
+from bench.metrics import score
+from methods.spec import BuiltMethod
+from tasks.loader import Example
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Optimisation knobs shared by all methods; the learning rate defaults to the method's."""
+
+    epochs: int = 10
+    max_steps: int | None = None
+    batch_size: int = 16
+    eval_batch_size: int = 64
+    learning_rate: float | None = None
+    weight_decay: float = 0.01
+    warmup_ratio: float = 0.06
+    max_grad_norm: float = 1.0
+    max_length: int = 128
+    zero_shot: bool = False  # evaluate without any training step
+
+    def __post_init__(self) -> None:
+        if self.epochs < 1 or self.batch_size < 1 or self.eval_batch_size < 1:
+            raise BenchError("epochs, batch size and eval batch size must be at least 1")
+        if self.max_steps is not None and self.max_steps < 1:
+            raise BenchError("--max-steps must be at least 1")
+        if not 0 <= self.warmup_ratio < 1:
+            raise BenchError("warmup ratio must be in [0, 1)")
+
+
+@dataclass(frozen=True)
+class TrainOutcome:
+    dev_score: float | None
+    eval_predictions: tuple[int, ...]
+    steps: int
+    best_step: int
+    train_seconds: float
+    train_samples: int
+    eval_seconds: float
+    eval_samples: int
+
+
+def trainable_parameters(model: nn.Module) -> list[tuple[str, nn.Parameter]]:
+    return [(name, p) for name, p in model.named_parameters() if p.requires_grad]
+
+
+def _optimizer(model: nn.Module, config: TrainConfig, learning_rate: float) -> torch.optim.AdamW:
+    decay, no_decay = [], []
+    for name, parameter in trainable_parameters(model):
+        exempt = parameter.ndim < 2 or "LayerNorm" in name or "layer_norm" in name
+        (no_decay if exempt else decay).append(parameter)
+    groups = [{"params": decay, "weight_decay": config.weight_decay},
+              {"params": no_decay, "weight_decay": 0.0}]
+    return torch.optim.AdamW(groups, lr=learning_rate)
+
+
+def _linear_schedule(optimizer: torch.optim.Optimizer, total_steps: int,
+                     warmup_ratio: float) -> torch.optim.lr_scheduler.LambdaLR:
+    warmup = max(1, int(total_steps * warmup_ratio))
+
+    def factor(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / warmup
+        return max(0.0, (total_steps - step) / max(1, total_steps - warmup))
+
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+
+
+def _to_device(batch: dict[str, torch.Tensor], device: torch.device) -> dict[str, torch.Tensor]:
+    return {key: value.to(device, non_blocking=True) for key, value in batch.items()}
+
+
+def _batches(examples: Sequence[Example], size: int, order: list[int]):
+    for start in range(0, len(order), size):
+        yield [examples[i] for i in order[start : start + size]]
+
+
+def predict(built: BuiltMethod, examples: Sequence[Example], *, batch_size: int,
+            device: DeviceChoice, watch: Stopwatch | None = None) -> list[int]:
+    """Label indices for examples; batches are grouped by length and put back in order."""
+    built.model.eval()
+    order = sorted(range(len(examples)), key=lambda i: -sum(len(t) for t in examples[i].texts))
+    predictions = [0] * len(examples)
+    with torch.inference_mode():
+        for start, batch in zip(range(0, len(order), batch_size),
+                                _batches(examples, batch_size, order), strict=True):
+            inputs = _to_device(built.collate(batch), device.device)
+            inputs.pop("labels")
+            region = watch.time(len(batch)) if watch else contextlib.nullcontext()
+            with region, device.autocast():
+                labels = built.model(**inputs).argmax(dim=-1).tolist()
+            for index, label in zip(order[start : start + batch_size], labels, strict=True):
+                predictions[index] = label
+    return predictions
+
+
+def train_and_evaluate(built: BuiltMethod, *, train: Sequence[Example], dev: Sequence[Example],
+                       evaluation: Sequence[Example], config: TrainConfig, learning_rate: float,
+                       device: DeviceChoice, metric: str, seed: int) -> TrainOutcome:
+    """Train on train, keep the trainable weights that score best on dev, score on evaluation."""
+    model = built.model.to(device.device)
+    steps_per_epoch = math.ceil(len(train) / config.batch_size)
+    total_steps = 0 if config.zero_shot else (config.max_steps or config.epochs * steps_per_epoch)
+    watch = Stopwatch(device.synchronize)
+
+    def dev_score() -> float:
+        predictions = predict(built, dev, batch_size=config.eval_batch_size, device=device)
+        return score(metric, predictions, [example.label for example in dev])
+
+    best_score, best_step = dev_score(), 0
+    best_state = _trainable_state(model)
+    if total_steps:
+        optimizer = _optimizer(model, config, learning_rate)
+        scheduler = _linear_schedule(optimizer, total_steps, config.warmup_ratio)
+        generator = torch.Generator().manual_seed(seed)
+        step = 0
+        progress = tqdm(total=total_steps, desc="train", leave=False, unit="step")
+        while step < total_steps:
+            order = torch.randperm(len(train), generator=generator).tolist()
+            for batch in _batches(train, config.batch_size, order):
+                inputs = _to_device(built.collate(batch), device.device)
+                # the first step pays for lazy initialisation: it is warm-up, not throughput
+                region = watch.time(len(batch)) if step > 0 else contextlib.nullcontext()
+                with region:
+                    loss = _train_step(model, inputs, optimizer, config, device)
+                    scheduler.step()
+                step += 1
+                progress.update(1)
+                progress.set_postfix(loss=f"{loss:.3f}")
+                if step % steps_per_epoch == 0 or step == total_steps:
+                    current = dev_score()
+                    if current > best_score:
+                        best_score, best_step = current, step
+                        best_state = _trainable_state(model)
+                if step == total_steps:
+                    break
+        progress.close()
+        _load_trainable_state(model, best_state)
+    eval_watch = Stopwatch(device.synchronize)
+    predictions = predict(built, evaluation, batch_size=config.eval_batch_size, device=device,
+                          watch=eval_watch)
+    return TrainOutcome(best_score, tuple(predictions), total_steps, best_step, watch.seconds,
+                        watch.samples, eval_watch.seconds, eval_watch.samples)
+
+
+def _train_step(model: nn.Module, inputs: dict[str, torch.Tensor],
+                optimizer: torch.optim.Optimizer, config: TrainConfig, device: DeviceChoice) -> float:
+    model.train()
+    labels = inputs.pop("labels")
+    with device.autocast():
+        logits = model(**inputs)
+    loss = functional.cross_entropy(logits.float(), labels)
+    if not torch.isfinite(loss):
+        raise FloatingPointError(f"loss is {loss.item()}: lower the learning rate")
+    loss.backward()
+    parameters = [p for p in model.parameters() if p.requires_grad]
+    torch.nn.utils.clip_grad_norm_(parameters, config.max_grad_norm)
+    optimizer.step()
+    optimizer.zero_grad(set_to_none=True)
+    return loss.item()
+
+
+def _trainable_state(model: nn.Module) -> dict[str, torch.Tensor]:
+    return {name: p.detach().clone() for name, p in trainable_parameters(model)}
+
+
+def _load_trainable_state(model: nn.Module, state: dict[str, torch.Tensor]) -> None:
+    with torch.no_grad():
+        for name, parameter in trainable_parameters(model):
+            parameter.copy_(state[name])

@@ -1,0 +1,43 @@
+"""Hard prompt (PET): the task template with [MASK], label words scored by the MLM head."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bench.models import ModelRef, load_masked_lm, load_tokenizer
+from methods.encoding import TemplateEncoder, verbalizer_token_ids
+from methods.mlm import MaskedLMClassifier, PromptCollator
+from methods.spec import BuiltMethod, MethodConfig, register_method
+from tasks.spec import MASK_SLOT, TaskSpec
+
+
+@dataclass(frozen=True)
+class HardPromptConfig(MethodConfig):
+    learning_rate: float = 1e-4
+    freeze_backbone: bool = False  # True: only the MLM head trains
+
+
+def space_before_mask(template: str) -> bool:
+    """Whether the label word follows a space, which BPE vocabularies spell differently."""
+    before = template.split(MASK_SLOT)[0]
+    return before.endswith(" ")
+
+
+@register_method("hard_prompt", config=HardPromptConfig)
+def build_hard_prompt(config: HardPromptConfig, *, model: ModelRef, task: TaskSpec,
+                      max_length: int) -> BuiltMethod:
+    """PET-style hard prompt: template + verbalizer read out by the MLM head at [MASK]."""
+    tokenizer = load_tokenizer(model)
+    masked_lm, head_pretrained = load_masked_lm(model)
+    token_ids = verbalizer_token_ids(tokenizer, task.verbalizer,
+                                     space_before=space_before_mask(task.template))
+    classifier = MaskedLMClassifier(masked_lm, token_ids)
+    if config.freeze_backbone:
+        classifier.encoder.requires_grad_(False)
+        classifier.head.requires_grad_(True)
+        # a tied decoder shares the word embeddings: keep it frozen with the backbone
+        classifier.encoder.get_input_embeddings().requires_grad_(False)
+    encoder = TemplateEncoder(tokenizer, task.template, n_masks=classifier.verbalizer.n_masks,
+                              max_length=max_length)
+    return BuiltMethod(classifier, PromptCollator(task, encoder, tokenizer.mask_token_id),
+                       mlm_head="pretrained" if head_pretrained else "new")

@@ -1,0 +1,86 @@
+"""Scoring labels with a masked-LM head at [MASK] positions through a task's verbalizer."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+from torch.nn import functional
+
+from bench.errors import BenchError
+from methods.encoding import TemplateEncoder, labels_tensor, pad_batch, texts_by_field
+from tasks.loader import Example
+from tasks.spec import TaskSpec
+
+
+def split_masked_lm(model: nn.Module) -> tuple[nn.Module, nn.Module]:
+    """(encoder, head) of a *ForMaskedLM model, so the head runs on mask positions only."""
+    encoder = model.base_model
+    heads = [child for name, child in model.named_children() if name != model.base_model_prefix]
+    if len(heads) != 1:
+        raise BenchError(f"{type(model).__name__} has no single MLM head module; prompt methods "
+                         f"support BERT/RoBERTa-style masked LMs")
+    return encoder, heads[0]
+
+
+class VerbalizerScores(nn.Module):
+    """Label score = mean log-probability of the label word's tokens, each at its own [MASK]."""
+
+    def __init__(self, token_ids: Sequence[Sequence[int]]) -> None:
+        super().__init__()
+        n_masks = max(len(ids) for ids in token_ids)
+        padded = torch.zeros((len(token_ids), n_masks), dtype=torch.long)
+        weights = torch.zeros((len(token_ids), n_masks))
+        for label, ids in enumerate(token_ids):
+            padded[label, : len(ids)] = torch.tensor(ids)
+            weights[label, : len(ids)] = 1.0 / len(ids)
+        self.register_buffer("token_ids", padded.T.contiguous(), persistent=False)  # (masks, labels)
+        self.register_buffer("weights", weights.T.contiguous(), persistent=False)
+        self.n_masks = n_masks
+
+    def forward(self, mask_logits: torch.Tensor) -> torch.Tensor:
+        log_probs = functional.log_softmax(mask_logits.float(), dim=-1)  # (batch, masks, vocab)
+        index = self.token_ids.unsqueeze(0).expand(mask_logits.shape[0], -1, -1)
+        return (log_probs.gather(2, index) * self.weights).sum(dim=1)  # (batch, labels)
+
+
+def gather_positions(hidden: torch.Tensor, positions: torch.Tensor) -> torch.Tensor:
+    """hidden (batch, seq, dim) at positions (batch, k) -> (batch, k, dim)."""
+    return hidden.gather(1, positions.unsqueeze(-1).expand(-1, -1, hidden.shape[-1]))
+
+
+class MaskedLMClassifier(nn.Module):
+    """Encoder + MLM head applied only at the mask positions, read out through a verbalizer."""
+
+    def __init__(self, masked_lm: nn.Module, token_ids: Sequence[Sequence[int]]) -> None:
+        super().__init__()
+        self.masked_lm = masked_lm
+        self.encoder, self.head = split_masked_lm(masked_lm)
+        self.verbalizer = VerbalizerScores(token_ids)
+
+    def score_hidden(self, hidden: torch.Tensor, mask_positions: torch.Tensor) -> torch.Tensor:
+        return self.verbalizer(self.head(gather_positions(hidden, mask_positions)))
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor,
+                mask_positions: torch.Tensor) -> torch.Tensor:
+        hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+        return self.score_hidden(hidden, mask_positions)
+
+
+class PromptCollator:
+    """Examples -> padded template encodings, mask positions and labels."""
+
+    def __init__(self, task: TaskSpec, encoder: TemplateEncoder, mask_token_id: int) -> None:
+        self.task = task
+        self.encoder = encoder
+        self.mask_token_id = mask_token_id
+
+    def __call__(self, examples: Sequence[Example]) -> dict[str, torch.Tensor]:
+        sequences = [self.encoder.encode(texts_by_field(self.task, example)) for example in examples]
+        input_ids, attention_mask = pad_batch(sequences, self.encoder.pad_id)
+        positions = [[i for i, token in enumerate(ids) if token == self.mask_token_id]
+                     for ids in sequences]
+        return {"input_ids": input_ids, "attention_mask": attention_mask,
+                "mask_positions": torch.tensor(positions, dtype=torch.long),
+                "labels": labels_tensor(examples)}

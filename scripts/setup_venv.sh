@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Creates .venv with the CPU build of torch (on disk here) and the project with its test extra.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if [ ! -x .venv/bin/python ]; then
+    python3 -m venv .venv
+fi
+.venv/bin/python -m pip install -q --upgrade pip
+# torch first and pinned, so that no dependency pulls a multi-GB CUDA build
+.venv/bin/python -m pip install -q torch==2.13.0
+.venv/bin/python -m pip install -q -e ".[test]"

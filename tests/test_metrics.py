@@ -1,0 +1,35 @@
+import math
+
+import pytest
+
+from bench.errors import BenchError
+from bench.metrics import METRICS, score
+from tasks import TASKS
+
+
+def test_metrics_on_hand_made_predictions():
+    golds = [1, 1, 0, 0, 1]
+    predictions = [1, 0, 0, 1, 1]
+    assert score("accuracy", predictions, golds) == pytest.approx(3 / 5)
+    # positive class: tp=2, fp=1, fn=1 -> precision = recall = 2/3
+    assert score("f1", predictions, golds) == pytest.approx(2 / 3)
+    # tp=2, tn=1, fp=1, fn=1 -> (2*1 - 1*1) / sqrt(3*3*2*2)
+    assert score("matthews", predictions, golds) == pytest.approx(1 / 6)
+    assert score("macro_f1", [0, 1, 2], [0, 1, 1]) == pytest.approx((1 + 2 / 3 + 0) / 3)
+
+
+def test_perfect_and_constant_predictions():
+    assert score("matthews", [0, 1, 0], [0, 1, 0]) == pytest.approx(1.0)
+    assert math.isclose(score("matthews", [1, 1, 1], [0, 1, 0]), 0.0)
+
+
+def test_unknown_metric_is_a_bench_error():
+    with pytest.raises(BenchError, match="unknown metric"):
+        score("bleu", [1], [1])
+
+
+@pytest.mark.parametrize("task_name", TASKS.names())
+def test_every_task_names_a_known_metric(task_name):
+    task = TASKS.get(task_name)
+    for metric in (task.metric, *task.extra_metrics):
+        assert metric in METRICS
