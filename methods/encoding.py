@@ -64,50 +64,66 @@ def verbalizer_token_ids(tokenizer, words: Sequence[str], *, space_before: bool)
     return token_ids
 
 
+PROMPT_SLOT = "[P]"  # a soft-prompt position: its embedding is replaced by the method
+
+
+@dataclass(frozen=True)
+class EncodedPrompt:
+    input_ids: list[int]
+    mask_positions: list[int]
+    prompt_positions: list[int]
+
+
 class TemplateEncoder:
-    """Fills a task template; the [MASK] slot becomes n_masks mask tokens.
+    """Fills a task template; the [MASK] slot becomes n_masks mask tokens and each [P] one
+    soft-prompt position. Positions come from the template's structure, never from searching
+    ids, so text that happens to contain a mask token cannot shift them.
 
     Literal text is never truncated: the text fields are cut, longest first, to fit max_length.
-    Extra single-token slots (e.g. soft-prompt placeholders) may be passed as `slot_tokens`.
     """
 
-    def __init__(self, tokenizer, template: str, *, n_masks: int, max_length: int,
-                 slot_tokens: dict[str, list[int]] | None = None) -> None:
+    def __init__(self, tokenizer, template: str, *, n_masks: int, max_length: int) -> None:
         self.tokenizer = tokenizer
         self.start_id, self.end_id, self.pad_id = special_ids(tokenizer)
         self.n_masks = n_masks
         self.max_length = max_length
-        slots = {MASK_SLOT: [tokenizer.mask_token_id] * n_masks, **(slot_tokens or {})}
+        # a [P] position holds the mask token too: BERT-style models have no better neutral id
+        slots = {MASK_SLOT: ("mask", [tokenizer.mask_token_id] * n_masks),
+                 PROMPT_SLOT: ("prompt", [tokenizer.mask_token_id])}
         pattern = "(" + "|".join([r"\{\w+\}"] + [re.escape(name) for name in slots]) + ")"
-        self.parts: list[tuple[str, object]] = []  # ("ids", [..]) or ("field", index)
+        self.parts: list[tuple[str, object]] = []  # (kind, ids) or ("field", index)
         fields: list[str] = []
         for piece in re.split(pattern, template):
             if not piece:
                 continue
             if piece in slots:
-                self.parts.append(("ids", slots[piece]))
+                self.parts.append(slots[piece])
             elif piece.startswith("{") and piece.endswith("}"):
                 fields.append(piece[1:-1])
                 self.parts.append(("field", len(fields) - 1))
             else:
                 self.parts.append(("ids", tokenizer(piece, add_special_tokens=False)["input_ids"]))
         self.field_order = fields
-        fixed = 2 + sum(len(ids) for kind, ids in self.parts if kind == "ids")
+        fixed = 2 + sum(len(ids) for kind, ids in self.parts if kind != "field")
         if fixed >= max_length:
             raise BenchError(f"template needs {fixed} tokens, max_length is {max_length}: raise "
                              f"--max-length or shorten the template")
         self.field_budget = max_length - fixed
 
-    def encode(self, texts_by_field: dict[str, str]) -> list[int]:
+    def encode(self, texts_by_field: dict[str, str]) -> EncodedPrompt:
         field_ids = [self.tokenizer(texts_by_field[name], add_special_tokens=False)["input_ids"]
                      for name in self.field_order]
         while sum(len(ids) for ids in field_ids) > self.field_budget:
             max(field_ids, key=len).pop()
         ids = [self.start_id]
+        positions: dict[str, list[int]] = {"mask": [], "prompt": []}
         for kind, value in self.parts:
-            ids.extend(value if kind == "ids" else field_ids[value])
+            piece = field_ids[value] if kind == "field" else value
+            if kind in positions:
+                positions[kind].extend(range(len(ids), len(ids) + len(piece)))
+            ids.extend(piece)
         ids.append(self.end_id)
-        return ids
+        return EncodedPrompt(ids, positions["mask"], positions["prompt"])
 
 
 def texts_by_field(task: TaskSpec, example: Example) -> dict[str, str]:

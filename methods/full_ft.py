@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from torch import nn
-
 from bench.models import ModelRef, load_sequence_classifier, load_tokenizer
 from methods.encoding import PlainEncoder
-from methods.spec import BuiltMethod, MethodConfig, register_method
+from methods.spec import BuiltMethod, LogitsOf, MethodConfig, register_method
 from tasks.spec import TaskSpec
 
 
@@ -17,18 +15,9 @@ class FullFTConfig(MethodConfig):
     learning_rate: float = 1e-4
 
 
-class _LogitsOnly(nn.Module):
-    def __init__(self, classifier: nn.Module) -> None:
-        super().__init__()
-        self.classifier = classifier
-
-    def forward(self, **inputs):
-        return self.classifier(**inputs).logits
-
-
 @register_method("full_ft", config=FullFTConfig)
 def build_full_ft(config: FullFTConfig, *, model: ModelRef, task: TaskSpec,
                   max_length: int) -> BuiltMethod:
     """Full fine-tuning of AutoModelForSequenceClassification."""
     classifier = load_sequence_classifier(model, task.n_labels)
-    return BuiltMethod(_LogitsOnly(classifier), PlainEncoder(load_tokenizer(model), max_length))
+    return BuiltMethod(LogitsOf(classifier), PlainEncoder(load_tokenizer(model), max_length))

@@ -39,5 +39,5 @@ def build_hard_prompt(config: HardPromptConfig, *, model: ModelRef, task: TaskSp
         classifier.encoder.get_input_embeddings().requires_grad_(False)
     encoder = TemplateEncoder(tokenizer, task.template, n_masks=classifier.verbalizer.n_masks,
                               max_length=max_length)
-    return BuiltMethod(classifier, PromptCollator(task, encoder, tokenizer.mask_token_id),
+    return BuiltMethod(classifier, PromptCollator(task, encoder),
                        mlm_head="pretrained" if head_pretrained else "new")

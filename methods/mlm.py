@@ -55,7 +55,6 @@ class MaskedLMClassifier(nn.Module):
 
     def __init__(self, masked_lm: nn.Module, token_ids: Sequence[Sequence[int]]) -> None:
         super().__init__()
-        self.masked_lm = masked_lm
         self.encoder, self.head = split_masked_lm(masked_lm)
         self.verbalizer = VerbalizerScores(token_ids)
 
@@ -71,16 +70,23 @@ class MaskedLMClassifier(nn.Module):
 class PromptCollator:
     """Examples -> padded template encodings, mask positions and labels."""
 
-    def __init__(self, task: TaskSpec, encoder: TemplateEncoder, mask_token_id: int) -> None:
+    def __init__(self, task: TaskSpec, encoder: TemplateEncoder) -> None:
         self.task = task
         self.encoder = encoder
-        self.mask_token_id = mask_token_id
 
     def __call__(self, examples: Sequence[Example]) -> dict[str, torch.Tensor]:
-        sequences = [self.encoder.encode(texts_by_field(self.task, example)) for example in examples]
-        input_ids, attention_mask = pad_batch(sequences, self.encoder.pad_id)
-        positions = [[i for i, token in enumerate(ids) if token == self.mask_token_id]
-                     for ids in sequences]
-        return {"input_ids": input_ids, "attention_mask": attention_mask,
-                "mask_positions": torch.tensor(positions, dtype=torch.long),
-                "labels": labels_tensor(examples)}
+        encoded = [self.encoder.encode(texts_by_field(self.task, example)) for example in examples]
+        input_ids, attention_mask = pad_batch([item.input_ids for item in encoded], self.encoder.pad_id)
+        batch = {"input_ids": input_ids, "attention_mask": attention_mask,
+                 "mask_positions": torch.tensor([item.mask_positions for item in encoded]),
+                 "labels": labels_tensor(examples)}
+        if encoded[0].prompt_positions:
+            batch["prompt_positions"] = torch.tensor([item.prompt_positions for item in encoded])
+        return batch
+
+
+def freeze_backbone_keep_head(classifier: MaskedLMClassifier, *, train_head: bool) -> None:
+    """Freeze the encoder; the MLM head trains only if asked (a tied decoder stays frozen)."""
+    classifier.encoder.requires_grad_(False)
+    classifier.head.requires_grad_(train_head)
+    classifier.encoder.get_input_embeddings().requires_grad_(False)

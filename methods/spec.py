@@ -43,6 +43,7 @@ class BuiltMethod:
     model: nn.Module
     collate: Callable[[Sequence[Example]], Batch]
     mlm_head: str = "none"  # "pretrained", "new" (initialised here and trained) or "none"
+    trains: tuple[str, ...] = ("",)  # name fragments of the parameters it claims to train; "" = all
 
 
 Builder = Callable[..., BuiltMethod]
@@ -102,3 +103,14 @@ def register_method(name: str, *, config: type[MethodConfig]) -> Callable[[Build
 
 def get_method(name: str) -> MethodSpec:
     return METHODS.get(name)
+
+
+class LogitsOf(nn.Module):
+    """Wraps a Hugging Face classifier so that forward returns the logits tensor."""
+
+    def __init__(self, classifier: nn.Module) -> None:
+        super().__init__()
+        self.classifier = classifier
+
+    def forward(self, **inputs: torch.Tensor) -> torch.Tensor:
+        return self.classifier(**inputs).logits

@@ -1,0 +1,129 @@
+"""Late Prompt Tuning (Liu et al. 2022): an instance-aware prompt, generated from the hidden
+states leaving layer k-1, is inserted at layer k of a frozen backbone. The layers below k run
+without autograd, which is where LPT's speed and memory advantage comes from."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+from torch.nn import functional
+
+from bench.models import ModelRef, load_masked_lm, load_tokenizer
+from methods.encoding import PlainEncoder, TemplateEncoder, verbalizer_token_ids
+from methods.hard_prompt import space_before_mask
+from methods.layers import EncoderStack
+from methods.mlm import MaskedLMClassifier, PromptCollator, freeze_backbone_keep_head
+from methods.spec import BuiltMethod, MethodConfig, register_method
+from tasks.spec import TaskSpec
+
+GENERATORS = ("npg", "mppg", "appg")
+HEADS = ("cls", "mask")
+
+
+@dataclass(frozen=True)
+class LPTConfig(MethodConfig):
+    learning_rate: float = 5e-3
+    prompt_length: int = 10
+    layer: int = -1  # insertion layer k (0-based); -1: the middle layer, num_layers // 2
+    generator: str = "npg"
+    bottleneck: int = 64
+    head: str = "cls"
+    dropout: float = 0.1
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.generator not in GENERATORS:
+            raise ValueError(f"generator must be one of {GENERATORS}, got {self.generator!r}")
+        if self.head not in HEADS:
+            raise ValueError(f"head must be one of {HEADS}, got {self.head!r}")
+        if self.prompt_length < 1 or self.bottleneck < 1:
+            raise ValueError("prompt_length and bottleneck must be at least 1")
+
+
+class PromptGenerator(nn.Module):
+    """Hidden states (batch, seq, dim) -> prompt (batch, L, dim) through a bottleneck MLP.
+
+    npg: masked mean of the sentence -> down -> tanh -> up to L vectors.
+    mppg / appg: adaptive max / average pooling along the sequence to L positions, then the
+    bottleneck MLP on each position.
+    """
+
+    def __init__(self, kind: str, *, width: int, length: int, bottleneck: int) -> None:
+        super().__init__()
+        self.kind, self.length = kind, length
+        self.down = nn.Linear(width, bottleneck)
+        self.up = nn.Linear(bottleneck, width * length if kind == "npg" else width)
+
+    def forward(self, hidden: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        valid = attention_mask.unsqueeze(-1).to(hidden.dtype)
+        if self.kind == "npg":
+            pooled = (hidden * valid).sum(1) / valid.sum(1).clamp(min=1)
+            return self.up(torch.tanh(self.down(pooled))).view(hidden.shape[0], self.length, -1)
+        if self.kind == "mppg":
+            filled = hidden.masked_fill(valid == 0, torch.finfo(hidden.dtype).min)
+            pooled = functional.adaptive_max_pool1d(filled.transpose(1, 2), self.length)
+        else:
+            pooled = functional.adaptive_avg_pool1d((hidden * valid).transpose(1, 2), self.length)
+        return self.up(torch.tanh(self.down(pooled.transpose(1, 2))))
+
+
+class LatePromptModel(nn.Module):
+    def __init__(self, stack: EncoderStack, generator: PromptGenerator, *, layer: int,
+                 head: nn.Module, mlm: MaskedLMClassifier | None) -> None:
+        super().__init__()
+        self.stack, self.generator, self.layer = stack, generator, layer
+        self.head = head  # the linear classifier (cls) or the MLM classifier (mask)
+        self.mlm = mlm
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor,
+                mask_positions: torch.Tensor | None = None, **unused: torch.Tensor) -> torch.Tensor:
+        with torch.no_grad():  # layers below k: no graph is kept
+            hidden = self.stack.run(self.stack.embed(input_ids), attention_mask, stop=self.layer)
+        return self.from_layer_input(hidden, attention_mask, mask_positions)
+
+    def from_layer_input(self, hidden: torch.Tensor, attention_mask: torch.Tensor,
+                         mask_positions: torch.Tensor | None) -> torch.Tensor:
+        """Generate and insert the prompt after [CLS], run layers k.. and apply the head."""
+        prompt = self.generator(hidden, attention_mask)
+        length = prompt.shape[1]
+        hidden = torch.cat([hidden[:, :1], prompt.to(hidden.dtype), hidden[:, 1:]], dim=1)
+        attention_mask = torch.cat([attention_mask[:, :1], attention_mask.new_ones(len(hidden), length),
+                                    attention_mask[:, 1:]], dim=1)
+        hidden = self.stack.run(hidden, attention_mask, start=self.layer)
+        if self.mlm is not None:
+            return self.mlm.score_hidden(hidden, mask_positions + length)
+        return self.head(hidden[:, 0])
+
+
+def insertion_layer(config: LPTConfig, n_layers: int) -> int:
+    layer = n_layers // 2 if config.layer == -1 else config.layer
+    if not 0 <= layer < n_layers:
+        raise ValueError(f"layer {config.layer} is outside 0..{n_layers - 1}")
+    return layer
+
+
+@register_method("lpt", config=LPTConfig)
+def build_lpt(config: LPTConfig, *, model: ModelRef, task: TaskSpec, max_length: int) -> BuiltMethod:
+    """Late Prompt Tuning: instance-aware prompt from layer k-1 inserted at layer k, frozen backbone."""
+    tokenizer = load_tokenizer(model)
+    masked_lm, head_pretrained = load_masked_lm(model)
+    token_ids = verbalizer_token_ids(tokenizer, task.verbalizer,
+                                     space_before=space_before_mask(task.template))
+    mlm = MaskedLMClassifier(masked_lm, token_ids)
+    freeze_backbone_keep_head(mlm, train_head=config.head == "mask" and not head_pretrained)
+    stack = EncoderStack(mlm.encoder)
+    layer = insertion_layer(config, stack.n_layers)
+    generator = PromptGenerator(config.generator, width=stack.width, length=config.prompt_length,
+                                bottleneck=config.bottleneck)
+    if config.head == "mask":
+        encoder = TemplateEncoder(tokenizer, task.template, n_masks=mlm.verbalizer.n_masks,
+                                  max_length=max_length)
+        net = LatePromptModel(stack, generator, layer=layer, head=nn.Identity(), mlm=mlm)
+        trains = ("generator.", *(("mlm.head.",) if not head_pretrained else ()))
+        return BuiltMethod(net, PromptCollator(task, encoder), trains=trains,
+                           mlm_head="pretrained" if head_pretrained else "new")
+    head = nn.Sequential(nn.Dropout(config.dropout), nn.Linear(stack.width, task.n_labels))
+    net = LatePromptModel(stack, generator, layer=layer, head=head, mlm=None)
+    return BuiltMethod(net, PlainEncoder(tokenizer, max_length), trains=("generator.", "head."))

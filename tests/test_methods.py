@@ -1,0 +1,94 @@
+"""Every method trains exactly what it claims, on BERT- and RoBERTa-shaped tiny models."""
+
+import pytest
+import torch
+
+from bench.device import choose_device
+from bench.models import resolve_model
+from bench.train import TrainConfig, _optimizer, _train_step
+from methods import METHODS, get_method
+from tasks import get_task
+from tasks.loader import Example
+
+CPU = choose_device("cpu")
+SENTENCES = [Example(("a great and moving film",), 1), Example(("dull , flat and far too long",), 0),
+             Example(("loved every minute",), 1), Example(("hated it",), 0)]
+PAIRS = [Example(("他说明天会下雨", "明天可能下雨"), 0), Example(("今天很热", "今天很冷"), 2),
+         Example(("我喜欢猫", "我有一只猫"), 1)]
+
+
+def build(method: str, model_path, task: str = "sst2", **knobs: str):
+    spec = get_method(method)
+    config = spec.make_config(knobs)
+    return spec.build(config, model=resolve_model(str(model_path)), task=get_task(task), max_length=64)
+
+
+def claimed(name: str, fragments: tuple[str, ...]) -> bool:
+    return any(fragment in name for fragment in fragments)
+
+
+@pytest.fixture(params=["bert", "roberta"])
+def any_tiny_model(request, tiny_model, tiny_roberta):
+    return tiny_model if request.param == "bert" else tiny_roberta
+
+
+@pytest.mark.parametrize("method", METHODS.names())
+def test_trainable_parameters_are_exactly_the_claimed_ones(method, any_tiny_model):
+    built = build(method, any_tiny_model)
+    trainable = {name for name, p in built.model.named_parameters() if p.requires_grad}
+    expected = {name for name, _ in built.model.named_parameters() if claimed(name, built.trains)}
+    assert trainable == expected and trainable
+
+
+@pytest.mark.parametrize("method", METHODS.names())
+def test_optimiser_steps_move_every_trainable_weight_and_no_frozen_one(method, any_tiny_model):
+    torch.manual_seed(0)
+    built = build(method, any_tiny_model)
+    before = {name: p.detach().clone() for name, p in built.model.named_parameters()}
+    config = TrainConfig(weight_decay=0.0)
+    optimizer = _optimizer(built.model, config, learning_rate=1e-2)
+    for _ in range(2):  # LoRA's B starts at zero, so A first gets a gradient at the second step
+        _train_step(built.model, built.collate(SENTENCES), optimizer, config, CPU)
+    for name, parameter in built.model.named_parameters():
+        if parameter.requires_grad:
+            assert not torch.equal(parameter, before[name]), f"{name} did not move"
+        else:
+            assert torch.equal(parameter, before[name]), f"frozen {name} changed"
+
+
+@pytest.mark.parametrize("method", METHODS.names())
+@pytest.mark.parametrize(("task", "examples"), [("sst2", SENTENCES), ("ocnli", PAIRS)])
+def test_logits_have_shape_batch_by_labels(method, task, examples, tiny_model):
+    built = build(method, tiny_model, task)
+    inputs = built.collate(examples)
+    labels = inputs.pop("labels")
+    built.model.eval()
+    with torch.no_grad():
+        logits = built.model(**inputs)
+    assert logits.shape == (len(examples), get_task(task).n_labels)
+    assert torch.equal(labels, torch.tensor([example.label for example in examples]))
+
+
+def test_a_new_mlm_head_trains_while_a_pretrained_one_stays_frozen(tmp_path, tiny_model):
+    from transformers import AutoModel, AutoTokenizer
+
+    AutoModel.from_pretrained(tiny_model).save_pretrained(tmp_path)  # encoder only: no MLM head
+    AutoTokenizer.from_pretrained(tiny_model).save_pretrained(tmp_path)
+    headless, pretrained = build("p_tuning", tmp_path), build("p_tuning", tiny_model)
+    assert (headless.mlm_head, pretrained.mlm_head) == ("new", "pretrained")
+    head_trains = {any(p.requires_grad for n, p in built.model.named_parameters() if ".head." in n)
+                   for built in (headless, pretrained)}
+    assert head_trains == {True, False}
+
+
+@pytest.mark.parametrize("method", METHODS.names())
+def test_reported_trainable_parameter_count_matches_the_module(method, tiny_model, data_dir, tmp_path):
+    from bench.results import ResultsStore
+    from bench.runner import run_grid
+    from tests.helpers import tiny_grid
+
+    [record] = run_grid(tiny_grid(tiny_model, data_dir, methods=(method,)), ResultsStore(tmp_path), CPU)
+    assert record.status == "success", record.error
+    built = build(method, tiny_model)
+    assert record.trainable_params == sum(p.numel() for p in built.model.parameters() if p.requires_grad)
+    assert record.total_params == sum(p.numel() for p in built.model.parameters())
