@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bench.models import ModelRef, load_masked_lm, load_tokenizer
-from methods.encoding import TemplateEncoder, verbalizer_token_ids
-from methods.mlm import MaskedLMClassifier, PromptCollator
+from bench.models import ModelRef
+from methods.encoding import TemplateEncoder
+from methods.mlm import PromptCollator, load_mlm_classifier
 from methods.spec import BuiltMethod, MethodConfig, register_method
-from tasks.spec import MASK_SLOT, TaskSpec
+from tasks.spec import TaskSpec
 
 
 @dataclass(frozen=True)
@@ -17,21 +17,11 @@ class HardPromptConfig(MethodConfig):
     freeze_backbone: bool = False  # True: only the MLM head trains
 
 
-def space_before_mask(template: str) -> bool:
-    """Whether the label word follows a space, which BPE vocabularies spell differently."""
-    before = template.split(MASK_SLOT)[0]
-    return before.endswith(" ")
-
-
 @register_method("hard_prompt", config=HardPromptConfig)
 def build_hard_prompt(config: HardPromptConfig, *, model: ModelRef, task: TaskSpec,
                       max_length: int) -> BuiltMethod:
     """PET-style hard prompt: template + verbalizer read out by the MLM head at [MASK]."""
-    tokenizer = load_tokenizer(model)
-    masked_lm, head_pretrained = load_masked_lm(model)
-    token_ids = verbalizer_token_ids(tokenizer, task.verbalizer,
-                                     space_before=space_before_mask(task.template))
-    classifier = MaskedLMClassifier(masked_lm, token_ids)
+    tokenizer, classifier, head_pretrained = load_mlm_classifier(model, task)
     if config.freeze_backbone:
         classifier.encoder.requires_grad_(False)
         classifier.head.requires_grad_(True)

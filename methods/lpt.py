@@ -10,11 +10,10 @@ import torch
 from torch import nn
 from torch.nn import functional
 
-from bench.models import ModelRef, load_masked_lm, load_tokenizer
-from methods.encoding import PlainEncoder, TemplateEncoder, verbalizer_token_ids
-from methods.hard_prompt import space_before_mask
+from bench.models import ModelRef
+from methods.encoding import PlainEncoder, TemplateEncoder
 from methods.layers import EncoderStack
-from methods.mlm import MaskedLMClassifier, PromptCollator, freeze_backbone_keep_head
+from methods.mlm import MaskedLMClassifier, PromptCollator, freeze_backbone_keep_head, load_mlm_classifier
 from methods.spec import BuiltMethod, MethodConfig, register_method
 from tasks.spec import TaskSpec
 
@@ -107,11 +106,7 @@ def insertion_layer(config: LPTConfig, n_layers: int) -> int:
 @register_method("lpt", config=LPTConfig)
 def build_lpt(config: LPTConfig, *, model: ModelRef, task: TaskSpec, max_length: int) -> BuiltMethod:
     """Late Prompt Tuning: instance-aware prompt from layer k-1 inserted at layer k, frozen backbone."""
-    tokenizer = load_tokenizer(model)
-    masked_lm, head_pretrained = load_masked_lm(model)
-    token_ids = verbalizer_token_ids(tokenizer, task.verbalizer,
-                                     space_before=space_before_mask(task.template))
-    mlm = MaskedLMClassifier(masked_lm, token_ids)
+    tokenizer, mlm, head_pretrained = load_mlm_classifier(model, task)
     freeze_backbone_keep_head(mlm, train_head=config.head == "mask" and not head_pretrained)
     stack = EncoderStack(mlm.encoder)
     layer = insertion_layer(config, stack.n_layers)

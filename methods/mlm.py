@@ -9,9 +9,10 @@ from torch import nn
 from torch.nn import functional
 
 from bench.errors import BenchError
-from methods.encoding import TemplateEncoder, labels_tensor, pad_batch, texts_by_field
+from bench.models import ModelRef, load_masked_lm, load_tokenizer
+from methods.encoding import TemplateEncoder, labels_tensor, pad_batch, texts_by_field, verbalizer_token_ids
 from tasks.loader import Example
-from tasks.spec import TaskSpec
+from tasks.spec import MASK_SLOT, TaskSpec
 
 
 def split_masked_lm(model: nn.Module) -> tuple[nn.Module, nn.Module]:
@@ -90,3 +91,17 @@ def freeze_backbone_keep_head(classifier: MaskedLMClassifier, *, train_head: boo
     classifier.encoder.requires_grad_(False)
     classifier.head.requires_grad_(train_head)
     classifier.encoder.get_input_embeddings().requires_grad_(False)
+
+
+def space_before_mask(template: str) -> bool:
+    """Whether the label word follows a space, which BPE vocabularies spell differently."""
+    return template.split(MASK_SLOT)[0].endswith(" ")
+
+
+def load_mlm_classifier(model: ModelRef, task: TaskSpec) -> tuple[object, MaskedLMClassifier, bool]:
+    """(tokenizer, MLM classifier over the task's verbalizer, whether the head came pretrained)."""
+    tokenizer = load_tokenizer(model)
+    masked_lm, head_pretrained = load_masked_lm(model)
+    token_ids = verbalizer_token_ids(tokenizer, task.verbalizer,
+                                     space_before=space_before_mask(task.template))
+    return tokenizer, MaskedLMClassifier(masked_lm, token_ids), head_pretrained

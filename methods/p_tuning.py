@@ -8,10 +8,9 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from bench.models import ModelRef, load_masked_lm, load_tokenizer
-from methods.encoding import TemplateEncoder, verbalizer_token_ids
-from methods.hard_prompt import space_before_mask
-from methods.mlm import MaskedLMClassifier, PromptCollator, freeze_backbone_keep_head
+from bench.models import ModelRef
+from methods.encoding import TemplateEncoder
+from methods.mlm import MaskedLMClassifier, PromptCollator, freeze_backbone_keep_head, load_mlm_classifier
 from methods.soft_prompt import PROMPT_ENCODERS, PromptEncoder, place_prompts, template_with_prompts
 from methods.spec import BuiltMethod, MethodConfig, register_method
 from tasks.spec import TaskSpec
@@ -50,11 +49,7 @@ class PTuningModel(nn.Module):
 @register_method("p_tuning", config=PTuningConfig)
 def build_p_tuning(config: PTuningConfig, *, model: ModelRef, task: TaskSpec, max_length: int) -> BuiltMethod:
     """P-tuning: LSTM/MLP-encoded pseudo tokens around the input, MLM head + verbalizer."""
-    tokenizer = load_tokenizer(model)
-    masked_lm, head_pretrained = load_masked_lm(model)
-    token_ids = verbalizer_token_ids(tokenizer, task.verbalizer,
-                                     space_before=space_before_mask(task.template))
-    classifier = MaskedLMClassifier(masked_lm, token_ids)
+    tokenizer, classifier, head_pretrained = load_mlm_classifier(model, task)
     # a newly initialised head is random: it must train or the verbalizer reads noise
     train_head = not head_pretrained or not config.freeze_backbone
     if config.freeze_backbone:
