@@ -10,7 +10,7 @@ from pathlib import Path
 from bench.errors import BenchError
 
 DEFAULT_OUT = "runs/default"
-COMMANDS = ("run", "report", "list")
+COMMANDS = ("run", "report", "list", "perf")
 
 
 def _comma_list(text: str) -> list[str]:
@@ -45,7 +45,7 @@ def _add_run_arguments(parser: argparse.ArgumentParser) -> None:
     paths.add_argument("--out", default=DEFAULT_OUT,
                        help=f"output folder; re-running resumes (default: {DEFAULT_OUT})")
     train = parser.add_argument_group("training")
-    train.add_argument("--epochs", type=int, default=defaults.epochs)
+    train.add_argument("--epochs", type=int, default=None, help="default: each method's own")
     train.add_argument("--max-steps", type=int, default=None, help="overrides --epochs")
     train.add_argument("--batch-size", type=int, default=defaults.batch_size)
     train.add_argument("--eval-batch-size", type=int, default=defaults.eval_batch_size)
@@ -65,7 +65,28 @@ def build_parser() -> argparse.ArgumentParser:
     report = commands.add_parser("report", help="rewrite results.csv and report.md of a run")
     report.add_argument("out", nargs="?", default=DEFAULT_OUT)
     commands.add_parser("list", help="list registered tasks and methods")
+    _add_perf_arguments(commands.add_parser(
+        "perf", help="weight-free training/inference speed and peak memory of each method on a model shape"))
     return parser
+
+
+def _add_perf_arguments(parser: argparse.ArgumentParser) -> None:
+    from bench.shapes import SHAPES
+
+    parser.add_argument("--shape", default="bert-tiny",
+                        help=f"one of {', '.join(SHAPES)}, or a config.json path (default: bert-tiny)")
+    parser.add_argument("--methods", default="all",
+                        help="comma-separated methods and peers (peer_full_ft, peer_lora, ...); "
+                             "'all' = every method and every peer")
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--seq-len", type=int, default=128)
+    parser.add_argument("--steps", type=int, default=20, help="timed steps after warm-up")
+    parser.add_argument("--warmup", type=int, default=5)
+    parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    parser.add_argument("--no-speed-features", action="store_true",
+                        help="switch off fused AdamW and bf16 storage of frozen weights")
+    parser.add_argument("--compile", action="store_true", help="torch.compile our methods' training forward")
+    parser.add_argument("--out", default="runs/perf", help="folder for perf.csv and perf.md")
 
 
 def _parse_overrides(items: Sequence[str]) -> dict[str, dict[str, str]]:
@@ -119,6 +140,24 @@ def command_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def command_perf(args: argparse.Namespace) -> int:
+    from bench.peers import PEERS
+    from bench.perf import PerfConfig, run_perf, write_perf
+    from bench.shapes import shape_config
+    from methods import METHODS, get_method
+
+    names = [*METHODS.names(), *PEERS] if args.methods == "all" else _comma_list(args.methods)
+    for name in names:
+        if name not in PEERS:
+            get_method(name)
+    shape_config(args.shape)  # unknown shapes fail before any subprocess starts
+    config = PerfConfig(shape=args.shape, methods=tuple(names), batch_size=args.batch_size,
+                        seq_len=args.seq_len, steps=args.steps, warmup=args.warmup, device=args.device,
+                        speed_features=not args.no_speed_features, compile=args.compile)
+    print(write_perf(config, run_perf(config), Path(args.out)))
+    return 0
+
+
 def command_report(args: argparse.Namespace) -> int:
     from reports import write_reports
 
@@ -145,7 +184,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not argv or (argv[0] not in COMMANDS and argv[0] not in ("-h", "--help")):
         argv = ["run", *argv]
     args = build_parser().parse_args(argv)
-    handlers = {"run": command_run, "report": command_report, "list": command_list}
+    handlers = {"run": command_run, "report": command_report, "list": command_list, "perf": command_perf}
     try:
         return handlers[args.command](args)
     except BenchError as error:

@@ -74,8 +74,23 @@ class Stopwatch:
     seconds: float = 0.0
     samples: int = 0
 
+    _started: float | None = field(default=None, repr=False)
+
     def time(self, samples: int) -> _Region:
         return _Region(self, samples)
+
+    def start(self) -> None:
+        """Open a span of several timed calls (one device sync here and one at stop)."""
+        if self._started is None:
+            self.sync()
+            self._started = time.perf_counter()
+
+    def stop(self, samples: int) -> None:
+        if self._started is not None:
+            self.sync()
+            self.seconds += time.perf_counter() - self._started
+            self.samples += samples
+            self._started = None
 
     @property
     def samples_per_second(self) -> float | None:

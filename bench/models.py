@@ -19,6 +19,7 @@ class ModelRef:
 
     location: str
     display_name: str
+    random_init: bool = False  # build from the folder's config.json with random weights (perf)
 
 
 def resolve_model(name: str) -> ModelRef:
@@ -50,10 +51,24 @@ def _quiet_transformers() -> None:
 def _load(loader, ref: ModelRef, **kwargs):
     _quiet_transformers()
     try:
+        if ref.random_init and loader.__name__ != "AutoTokenizer" and loader.__name__ != "AutoConfig":
+            return _from_config(loader, ref, **kwargs)
         return loader.from_pretrained(ref.location, **kwargs)
     except OSError as error:
         raise BenchError(f"cannot load model {ref.location!r} ({str(error).splitlines()[0][:120]}); "
                          f"pass a local folder with --model, or go online for hub ids") from error
+
+
+def _from_config(loader, ref: ModelRef, *, output_loading_info: bool = False, num_labels: int | None = None,
+                 **model_kwargs):
+    from transformers import AutoConfig
+
+    config = AutoConfig.from_pretrained(ref.location, **({"num_labels": num_labels} if num_labels else {}))
+    model = loader.from_config(config, **model_kwargs)
+    if not output_loading_info:
+        return model
+    head_keys = {name for name, _ in model.named_parameters() if not name.startswith(model.base_model_prefix)}
+    return model, {"missing_keys": head_keys}
 
 
 @functools.lru_cache(maxsize=8)

@@ -129,7 +129,8 @@ def _measure_cell(cell: CellSpec, data: TaskData, device: DeviceChoice) -> dict:
         outcome = train_and_evaluate(built, train=splits.train, dev=splits.dev,
                                      evaluation=splits.eval, config=cell.train,
                                      learning_rate=learning_rate, device=device,
-                                     metric=cell.task.metric, seed=cell.seed)
+                                     metric=cell.task.metric, seed=cell.seed,
+                                     epochs=cell.train.epochs or cell.method_config.epochs)
     golds = [example.label for example in splits.eval]
     majority = [majority_label(splits.train)] * len(golds)
     parameters = list(built.model.parameters())

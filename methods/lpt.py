@@ -73,6 +73,7 @@ class LatePromptModel(nn.Module):
                  head: nn.Module, mlm: MaskedLMClassifier | None) -> None:
         super().__init__()
         self.stack, self.generator, self.layer = stack, generator, layer
+        self.first_grad_layer = layer  # for FLOP counting: no gradient flows below it
         self.head = head  # the linear classifier (cls) or the MLM classifier (mask)
         self.mlm = mlm
 

@@ -23,10 +23,13 @@ class MethodConfig:
     """Knobs every method has; subclasses add their own with defaults."""
 
     learning_rate: float = 5e-5
+    epochs: int = 10  # the training budget this method needs by default; --epochs overrides
 
     def __post_init__(self) -> None:
         if self.learning_rate <= 0:
             raise BenchError(f"learning_rate must be positive, got {self.learning_rate}")
+        if self.epochs < 1:
+            raise BenchError(f"epochs must be at least 1, got {self.epochs}")
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self), sort_keys=True)

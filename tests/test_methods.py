@@ -5,7 +5,7 @@ import torch
 
 from bench.device import choose_device
 from bench.models import resolve_model
-from bench.train import TrainConfig, _optimizer, _train_step
+from bench.train import TrainConfig, make_optimizer, train_step
 from methods import METHODS, get_method
 from tasks import get_task
 from tasks.loader import Example
@@ -46,9 +46,9 @@ def test_optimiser_steps_move_every_trainable_weight_and_no_frozen_one(method, a
     built = build(method, any_tiny_model)
     before = {name: p.detach().clone() for name, p in built.model.named_parameters()}
     config = TrainConfig(weight_decay=0.0)
-    optimizer = _optimizer(built.model, config, learning_rate=1e-2)
+    optimizer = make_optimizer(built.model, config, 1e-2, CPU)
     for _ in range(2):  # LoRA's B starts at zero, so A first gets a gradient at the second step
-        _train_step(built.model, built.collate(SENTENCES), optimizer, config, CPU)
+        train_step(built.model, built.collate(SENTENCES), optimizer, config, CPU)
     for name, parameter in built.model.named_parameters():
         if parameter.requires_grad:
             assert not torch.equal(parameter, before[name]), f"{name} did not move"

@@ -1,0 +1,61 @@
+"""Peer configurations: plain PyTorch + peft as a user would write them, for side-by-side perf."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+from torch import nn
+
+from bench.device import DeviceChoice
+from bench.models import ModelRef, load_sequence_classifier
+
+PEER_LENGTH = 20
+
+
+def _peft_config(name: str):
+    from peft import LoraConfig, PrefixTuningConfig, PromptEncoderConfig, PromptTuningConfig, TaskType
+
+    configs = {
+        "peer_lora": lambda: LoraConfig(task_type=TaskType.SEQ_CLS, r=8, lora_alpha=16, lora_dropout=0.1,
+                                        target_modules=["query", "value"]),
+        "peer_prompt_tuning": lambda: PromptTuningConfig(task_type=TaskType.SEQ_CLS,
+                                                         num_virtual_tokens=PEER_LENGTH),
+        "peer_p_tuning": lambda: PromptEncoderConfig(task_type=TaskType.SEQ_CLS,
+                                                     num_virtual_tokens=PEER_LENGTH),
+        "peer_prefix_tuning": lambda: PrefixTuningConfig(task_type=TaskType.SEQ_CLS,
+                                                         num_virtual_tokens=PEER_LENGTH),
+    }
+    return configs[name]()
+
+
+PEERS = ("peer_full_ft", "peer_lora", "peer_prompt_tuning", "peer_p_tuning", "peer_prefix_tuning")
+# which of our methods each peer is the reference for
+PEER_OF = {"full_ft": "peer_full_ft", "lora": "peer_lora", "prompt_tuning": "peer_prompt_tuning",
+           "p_tuning": "peer_p_tuning", "prefix_tuning": "peer_prefix_tuning",
+           "p_tuning_v2": "peer_prefix_tuning"}
+
+
+def build_peer(name: str, model: ModelRef, n_labels: int) -> nn.Module:
+    """An fp32 sequence classifier, wrapped by peft unless the peer is full fine-tuning."""
+    classifier = load_sequence_classifier(model, n_labels)
+    if name == "peer_full_ft":
+        return classifier
+    from peft import get_peft_model
+
+    return get_peft_model(classifier, _peft_config(name))
+
+
+def plain_train_step(model: nn.Module, device: DeviceChoice) -> Callable[[dict[str, torch.Tensor]], None]:
+    """The textbook loop: default AdamW, autocast forward, loss from the model, backward, step."""
+    optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-5)
+
+    def step(batch: dict[str, torch.Tensor]) -> None:
+        model.train()
+        with device.autocast():
+            loss = model(**batch).loss
+        loss.backward()
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+
+    return step
