@@ -7,14 +7,11 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from bench.analysis_cli import comma_list
 from bench.errors import BenchError
 
 DEFAULT_OUT = "runs/default"
-COMMANDS = ("run", "report", "list", "perf")
-
-
-def _comma_list(text: str) -> list[str]:
-    return [item.strip() for item in text.split(",") if item.strip()]
+COMMANDS = ("run", "report", "list", "perf", "check", "baseline", "compare")
 
 
 def _add_run_arguments(parser: argparse.ArgumentParser) -> None:
@@ -56,6 +53,9 @@ def _add_run_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from bench.analysis_cli import add_check_arguments
+
+
     parser = argparse.ArgumentParser(
         prog="run_bench.py",
         description="PETBench: train and evaluate tasks x PETuning methods and report accuracy, "
@@ -65,6 +65,14 @@ def build_parser() -> argparse.ArgumentParser:
     report = commands.add_parser("report", help="rewrite results.csv and report.md of a run")
     report.add_argument("out", nargs="?", default=DEFAULT_OUT)
     commands.add_parser("list", help="list registered tasks and methods")
+    add_check_arguments(commands.add_parser(
+        "check", help="compare a run with a stored baseline; exit 1 on any regression"))
+    baseline = commands.add_parser("baseline", help="store a run's cells as baselines/NAME.csv")
+    baseline.add_argument("out", help="the run's output folder")
+    baseline.add_argument("--name", required=True)
+    compare = commands.add_parser("compare", help="paired difference of two methods over shared seeds")
+    compare.add_argument("out", help="the run's output folder")
+    compare.add_argument("--methods", required=True, help="two method names: A,B (reports A - B)")
     _add_perf_arguments(commands.add_parser(
         "perf", help="weight-free training/inference speed and peak memory of each method on a model shape"))
     return parser
@@ -113,16 +121,16 @@ def command_run(args: argparse.Namespace) -> int:
     from tasks.loader import resolve_data_dir
 
     custom = [load_task_file(Path(path)) for path in args.task_file]
-    task_names = _comma_list(args.tasks) if not custom or args.tasks != "sst2" else []
+    task_names = comma_list(args.tasks) if not custom or args.tasks != "sst2" else []
     tasks = tuple(dict.fromkeys([*(get_task(name) for name in task_names), *custom]))
-    method_names = METHODS.names() if args.methods == "all" else _comma_list(args.methods)
+    method_names = METHODS.names() if args.methods == "all" else comma_list(args.methods)
     overrides = _parse_overrides(args.set)
     for method in overrides:
         get_method(method)
     methods = tuple((get_method(name), get_method(name).make_config(overrides.get(name)))
                     for name in method_names)
     try:
-        seeds = tuple(int(seed) for seed in _comma_list(args.seeds))
+        seeds = tuple(int(seed) for seed in comma_list(args.seeds))
     except ValueError as error:
         raise BenchError(f"--seeds {args.seeds!r} must be comma-separated integers") from error
     train = TrainConfig(epochs=args.epochs, max_steps=args.max_steps, batch_size=args.batch_size,
@@ -146,7 +154,7 @@ def command_perf(args: argparse.Namespace) -> int:
     from bench.shapes import shape_config
     from methods import METHODS, get_method
 
-    names = [*METHODS.names(), *PEERS] if args.methods == "all" else _comma_list(args.methods)
+    names = [*METHODS.names(), *PEERS] if args.methods == "all" else comma_list(args.methods)
     for name in names:
         if name not in PEERS:
             get_method(name)
@@ -184,7 +192,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not argv or (argv[0] not in COMMANDS and argv[0] not in ("-h", "--help")):
         argv = ["run", *argv]
     args = build_parser().parse_args(argv)
-    handlers = {"run": command_run, "report": command_report, "list": command_list, "perf": command_perf}
+    from bench.analysis_cli import command_baseline, command_check, command_compare
+
+    handlers = {"run": command_run, "report": command_report, "list": command_list, "perf": command_perf,
+                "check": command_check, "baseline": command_baseline, "compare": command_compare}
     try:
         return handlers[args.command](args)
     except BenchError as error:

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 import pandas as pd
 
 from bench.results import CellResult
+from reports.stats import summarize
 
 GROUP_KEYS = ["task", "task_version", "method", "model", "shots", "fewclue_split", "zero_shot"]
 
@@ -42,7 +43,10 @@ def group_frame(cells: pd.DataFrame) -> pd.DataFrame:
         trainable=("trainable_params", "first"), total=("total_params", "first"),
         mlm_head=("mlm_head", "first"), device=("device", "first"), dtype=("dtype", "first"),
     ).reset_index()
-    frame["score_std"] = frame["score_std"].fillna(0.0)
+    summaries = [summarize(group["score"].tolist()) for _, group in grouped]
+    frame["score_std"] = [summary.std for summary in summaries]
+    frame["score_ci_low"] = [summary.ci_low for summary in summaries]
+    frame["score_ci_high"] = [summary.ci_high for summary in summaries]
     frame["trainable_share"] = frame["trainable"] / frame["total"]
     pairs = zip(frame["method"], frame["zero_shot"], strict=True)
     frame["method_label"] = [method_label(method, zero_shot) for method, zero_shot in pairs]

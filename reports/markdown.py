@@ -5,6 +5,8 @@ from __future__ import annotations
 import pandas as pd
 from tabulate import tabulate
 
+from reports.stats import Summary, best_within_interval
+
 SETTING_KEYS = ["model", "shots", "fewclue_split"]
 
 
@@ -16,13 +18,27 @@ def _score_cell(mean: float, std: float, seeds: int) -> str:
     return f"{_points(mean)} ± {_points(std)}" if seeds > 1 else _points(mean)
 
 
+def _best_per_task(groups: pd.DataFrame) -> set[tuple[str, str]]:
+    best = set()
+    for task, per_task in groups.groupby("task", sort=False):
+        summaries = {row.method_label: Summary(row.seeds, row.score_mean, row.score_std, 0.0,
+                                               row.score_ci_low, row.score_ci_high)
+                     for row in per_task.itertuples()}
+        best |= {(task, label) for label in best_within_interval(summaries)}
+    return best
+
+
 def score_table(groups: pd.DataFrame) -> str:
-    """Methods as rows, tasks as columns, plus the majority-class baseline row."""
+    """Methods as rows, tasks as columns, the best per task (and its ties) in bold, plus the
+    majority-class baseline row."""
     tasks = list(dict.fromkeys(groups["task"]))
+    best = _best_per_task(groups)
     rows = []
     for label, per_method in groups.groupby("method_label", sort=False):
-        by_task = {row.task: _score_cell(row.score_mean, row.score_std, row.seeds)
-                   for row in per_method.itertuples()}
+        by_task = {}
+        for row in per_method.itertuples():
+            text = _score_cell(row.score_mean, row.score_std, row.seeds)
+            by_task[row.task] = f"**{text}**" if (row.task, label) in best else text
         rows.append([label, *[by_task.get(task, "") for task in tasks]])
     majority = groups.groupby("task", sort=False)["majority"].first()
     rows.append(["majority class", *[_points(majority[task]) for task in tasks]])
@@ -51,7 +67,8 @@ def render_report(cells: pd.DataFrame, groups: pd.DataFrame) -> str:
         split_text = f", FewCLUE split {split}" if split != "-" else ""
         lines += [f"## {model}, shots={shots}{split_text}", "",
                   f"Device: {part['device'].iloc[0]}, {part['dtype'].iloc[0]}. Scores are the task "
-                  f"metric on the eval split, x100, mean ± std over seeds.", "",
+                  f"metric on the eval split, x100, mean ± std over seeds; bold: the best mean per "
+                  f"task and every method whose mean lies inside its 95% t-interval.", "",
                   score_table(part), "", "### Measurements", "", measurement_table(part), ""]
     memory_kinds = sorted(set(groups["memory_kind"])) if not groups.empty else []
     if memory_kinds:

@@ -1,0 +1,77 @@
+"""Interrupted sweeps resume without losing or corrupting results; failures stay contained."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from bench.device import choose_device
+from bench.errors import BenchError
+from bench.results import ResultsStore
+from bench.runner import run_grid
+from methods.spec import MethodConfig, MethodSpec
+from reports import write_reports
+from tests.helpers import tiny_grid
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _sweep(model: Path, out: Path) -> subprocess.Popen:
+    command = [sys.executable, "run_bench.py", "--model", str(model), "--methods", "full_ft",
+               "--seeds", "1,2,3,4", "--shots", "8", "--epochs", "20", "--batch-size", "4",
+               "--max-length", "32", "--device", "cpu", "--out", str(out)]
+    return subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def _lines(path: Path) -> list[str]:
+    return path.read_text().splitlines() if path.exists() else []
+
+
+def test_a_sweep_killed_with_sigkill_resumes_losing_at_most_the_running_cell(tmp_path, tiny_model):
+    results = tmp_path / "results.jsonl"
+    process = _sweep(tiny_model, tmp_path)
+    deadline = time.time() + 240
+    while len(_lines(results)) < 1 and time.time() < deadline and process.poll() is None:
+        time.sleep(0.2)
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    written = _lines(results)
+    assert 1 <= len(written) < 4, "the sweep should be killed mid-way"
+    assert all(json.loads(line)["status"] == "success" for line in written)  # no truncated line
+    assert _sweep(tiny_model, tmp_path).wait(timeout=600) == 0
+    records = ResultsStore(tmp_path).load()
+    assert sorted(record.seed for record in records) == [1, 2, 3, 4]  # nothing lost, nothing twice
+    assert _lines(results)[: len(written)] == written
+
+
+def _out_of_memory(config, *, model, task, max_length):
+    raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 20.00 GiB")
+
+
+def test_an_out_of_memory_cell_is_recorded_as_failed_and_the_next_cell_runs(tmp_path, tiny_model, data_dir):
+    oom = MethodSpec("oom", MethodConfig, _out_of_memory, "planted out-of-memory")
+    grid = tiny_grid(tiny_model, data_dir, methods=("full_ft",), extra_methods=(oom,), seeds=(1,))
+    ordered = type(grid)(**{**grid.__dict__, "methods": tuple(reversed(grid.methods))})
+    records = run_grid(ordered, ResultsStore(tmp_path), choose_device("cpu"))
+    assert [(r.method, r.status) for r in records] == [("oom", "failed"), ("full_ft", "success")]
+    assert records[0].error.startswith("OutOfMemoryError: CUDA out of memory")
+
+
+def test_a_corrupt_results_line_is_a_one_line_error_not_a_crash(tmp_path):
+    (tmp_path / "results.jsonl").write_text('{"cell_id": "a", "status"\n')
+    with pytest.raises(BenchError, match="line 1 is not a result record"):
+        ResultsStore(tmp_path).load()
+
+
+def test_report_writes_linked_figures(tmp_path, tiny_model, data_dir):
+    grid = tiny_grid(tiny_model, data_dir, methods=("full_ft", "lpt"), seeds=(1, 2))
+    run_grid(grid, ResultsStore(tmp_path), choose_device("cpu"))
+    markdown = write_reports(tmp_path)
+    for name in ("accuracy_vs_params.png", "accuracy_vs_memory.png", "train_throughput.png"):
+        assert (tmp_path / name).stat().st_size > 10_000 and f"]({name})" in markdown
