@@ -12,7 +12,7 @@ from tasks.spec import TaskSpec
 
 @dataclass(frozen=True)
 class LoraMethodConfig(MethodConfig):
-    learning_rate: float = 5e-4
+    learning_rate: float = 2e-3
     rank: int = 8
     alpha: int = 16
     dropout: float = 0.1

@@ -20,7 +20,8 @@ POOLINGS = ("max", "avg", "avg+max")
 
 @dataclass(frozen=True)
 class MaskPoolConfig(MethodConfig):
-    learning_rate: float = 5e-3
+    learning_rate: float = 1e-2
+    epochs: int = 30  # a frozen backbone learns slowly from 100 examples (see docs/results)
     n_masks: int = 2
     prompt_length: int = 4  # continuous prompt tokens at the start of the template; 0 for none
     layers: tuple[int, ...] = (-3,)  # indices into hidden_states (0 = embeddings, -1 = last layer)

@@ -19,6 +19,7 @@ from tasks.spec import TaskSpec
 @dataclass(frozen=True)
 class PTuningConfig(MethodConfig):
     learning_rate: float = 5e-3
+    epochs: int = 30  # a frozen backbone learns slowly from 100 examples (see docs/results)
     prompt_length: int = 8  # split evenly: before the input, and right before [MASK]
     encoder: str = "lstm"
     freeze_backbone: bool = True

@@ -13,7 +13,7 @@ from tasks.spec import TaskSpec
 
 @dataclass(frozen=True)
 class PTuningV2Config(MethodConfig):
-    learning_rate: float = 1e-2
+    learning_rate: float = 3e-2
     prefix_length: int = 20
 
 
