@@ -21,8 +21,19 @@ class EncoderStack(nn.Module):
         self.n_layers = len(layers)
         self.width = encoder.config.hidden_size
 
-    def embed(self, input_ids: torch.Tensor) -> torch.Tensor:
-        return self.encoder.embeddings(input_ids=input_ids)
+    def embed(self, input_ids: torch.Tensor | None = None,
+              inputs_embeds: torch.Tensor | None = None) -> torch.Tensor:
+        """Embedding-layer output (positions, token types, LayerNorm) for ids or word vectors."""
+        return self.encoder.embeddings(input_ids=input_ids, inputs_embeds=inputs_embeds)
+
+    def hidden_states(self, hidden: torch.Tensor, attention_mask: torch.Tensor, *,
+                      up_to: int) -> list[torch.Tensor]:
+        """[embedding output, layer 1 output, ..., layer up_to output]: the layers above are
+        never run, which is what skipping unused top layers saves."""
+        states = [hidden]
+        for index in range(up_to):
+            states.append(self.run(states[-1], attention_mask, start=index, stop=index + 1))
+        return states
 
     def run(self, hidden: torch.Tensor, attention_mask: torch.Tensor, *, start: int = 0,
             stop: int | None = None) -> torch.Tensor:

@@ -30,6 +30,7 @@ class LPTConfig(MethodConfig):
     bottleneck: int = 64
     head: str = "cls"
     dropout: float = 0.1
+    cache_below: bool = False  # keep each training example's states entering layer k after first use
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -76,12 +77,43 @@ class LatePromptModel(nn.Module):
         self.first_grad_layer = layer  # for FLOP counting: no gradient flows below it
         self.head = head  # the linear classifier (cls) or the MLM classifier (mask)
         self.mlm = mlm
+        self.cache: dict[tuple[int, ...], torch.Tensor] | None = None
+
+    def train(self, mode: bool = True) -> LatePromptModel:
+        """The frozen layers below k always run as in evaluation (no dropout): they are a fixed
+        feature extractor, which is also what makes caching their output exact."""
+        super().train(mode)
+        self.stack.encoder.embeddings.eval()
+        for layer in self.stack.encoder.encoder.layer[: self.layer]:
+            layer.eval()
+        return self
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor,
                 mask_positions: torch.Tensor | None = None, **unused: torch.Tensor) -> torch.Tensor:
-        with torch.no_grad():  # layers below k: no graph is kept
-            hidden = self.stack.run(self.stack.embed(input_ids), attention_mask, stop=self.layer)
+        if self.cache is not None and self.training:
+            hidden = self._cached_layer_input(input_ids, attention_mask)
+        else:
+            hidden = self._layer_input(input_ids, attention_mask)
         return self.from_layer_input(hidden, attention_mask, mask_positions)
+
+    def _layer_input(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        with torch.no_grad():  # layers below k: no graph is kept
+            return self.stack.run(self.stack.embed(input_ids), attention_mask, stop=self.layer)
+
+    def _cached_layer_input(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        """Rows seen before come from the cache; a batch with any new row is computed and stored."""
+        lengths = attention_mask.sum(dim=1).tolist()
+        keys = [tuple(row[:length]) for row, length in zip(input_ids.tolist(), lengths, strict=True)]
+        if all(key in self.cache for key in keys):
+            hidden = torch.zeros((*input_ids.shape, self.stack.width), device=input_ids.device,
+                                 dtype=self.cache[keys[0]].dtype)
+            for row, key in enumerate(keys):
+                hidden[row, : len(key)] = self.cache[key]
+            return hidden
+        hidden = self._layer_input(input_ids, attention_mask)
+        for row, key in enumerate(keys):
+            self.cache[key] = hidden[row, : len(key)].clone()
+        return hidden
 
     def from_layer_input(self, hidden: torch.Tensor, attention_mask: torch.Tensor,
                          mask_positions: torch.Tensor | None) -> torch.Tensor:
@@ -113,6 +145,17 @@ def build_lpt(config: LPTConfig, *, model: ModelRef, task: TaskSpec, max_length:
     layer = insertion_layer(config, stack.n_layers)
     generator = PromptGenerator(config.generator, width=stack.width, length=config.prompt_length,
                                 bottleneck=config.bottleneck)
+    built = _build_head(config, task, tokenizer, mlm, stack, generator, layer, head_pretrained,
+                        max_length=max_length)
+    if config.cache_below:
+        built.model.cache = {}
+    return built
+
+
+def _build_head(config: LPTConfig, task: TaskSpec, tokenizer, mlm: MaskedLMClassifier,
+                stack: EncoderStack, generator: PromptGenerator, layer: int, head_pretrained: bool, *,
+                max_length: int) -> BuiltMethod:
+    """The cls head (linear on the final [CLS]) or the mask head (template + verbalizer)."""
     if config.head == "mask":
         encoder = TemplateEncoder(tokenizer, task.template, n_masks=mlm.verbalizer.n_masks,
                                   max_length=max_length)

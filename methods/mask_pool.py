@@ -10,6 +10,7 @@ from torch import nn
 
 from bench.models import ModelRef, load_encoder, load_tokenizer
 from methods.encoding import TemplateEncoder
+from methods.layers import EncoderStack
 from methods.mlm import PromptCollator, gather_positions
 from methods.soft_prompt import PromptEncoder, place_prompts, template_with_prompts
 from methods.spec import BuiltMethod, MethodConfig, register_method
@@ -50,7 +51,10 @@ class MaskPoolModel(nn.Module):
     def __init__(self, encoder: nn.Module, config: MaskPoolConfig, n_labels: int) -> None:
         super().__init__()
         self.encoder = encoder
-        self.layers = config.layers
+        self.stack = EncoderStack(encoder)
+        n_layers = self.stack.n_layers
+        # hidden_states indices (0 = embeddings, -1 = last layer) as non-negative positions
+        self.positions = tuple(layer if layer >= 0 else n_layers + 1 + layer for layer in config.layers)
         self.pooling = config.pooling
         width = encoder.get_input_embeddings().embedding_dim
         self.prompt = PromptEncoder(config.prompt_length, width) if config.prompt_length else None
@@ -62,9 +66,9 @@ class MaskPoolModel(nn.Module):
         embeddings = self.encoder.get_input_embeddings()(input_ids)
         if self.prompt is not None:
             embeddings = place_prompts(embeddings, prompt_positions, self.prompt())
-        hidden_states = self.encoder(inputs_embeds=embeddings, attention_mask=attention_mask,
-                                     output_hidden_states=True).hidden_states
-        at_masks = [gather_positions(hidden_states[layer], mask_positions) for layer in self.layers]
+        hidden_states = self.stack.hidden_states(self.stack.embed(inputs_embeds=embeddings), attention_mask,
+                                                 up_to=max(self.positions))
+        at_masks = [gather_positions(hidden_states[position], mask_positions) for position in self.positions]
         return pool(torch.cat(at_masks, dim=1), self.pooling)
 
     def forward(self, **inputs: torch.Tensor) -> torch.Tensor:

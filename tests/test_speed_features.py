@@ -1,0 +1,66 @@
+"""Every speed feature has an off switch and gives the same results (or within bf16 tolerance)."""
+
+import dataclasses
+
+import torch
+
+from bench.device import DeviceChoice, choose_device
+from bench.train import TrainConfig, prepare_model, train_and_evaluate
+from tests.test_methods import SENTENCES, build
+
+CPU = choose_device("cpu")
+
+
+def _seeded_build(method, model, **knobs):
+    torch.manual_seed(0)
+    return build(method, model, **knobs)
+
+
+def _train(built, **config):
+    torch.manual_seed(1)
+    outcome = train_and_evaluate(built, train=SENTENCES * 4, dev=SENTENCES, evaluation=SENTENCES,
+                                 config=TrainConfig(batch_size=4, **config), learning_rate=1e-2,
+                                 device=CPU, metric="accuracy", seed=0, epochs=3)
+    trained = {name: p.detach().clone() for name, p in built.model.named_parameters() if p.requires_grad}
+    return outcome, trained
+
+
+def test_lpt_hidden_state_cache_gives_the_same_training_and_skips_the_lower_layers(tiny_model):
+    _, without = _train(_seeded_build("lpt", tiny_model))
+    cached = _seeded_build("lpt", tiny_model, cache_below="true")
+    calls = []
+    cached.model.stack.encoder.encoder.layer[0].register_forward_hook(lambda *args: calls.append(1))
+    _, with_cache = _train(cached)
+    assert len(cached.model.cache) == len(SENTENCES)
+    # 4 first-epoch training batches + the dev/eval passes (which never use the cache)
+    assert len(calls) < 3 * 4
+    for name in without:
+        torch.testing.assert_close(with_cache[name], without[name], rtol=1e-4, atol=1e-5)
+
+
+def test_reading_the_loss_every_step_or_every_ten_gives_identical_results(tiny_model):
+    every_step, weights_a = _train(_seeded_build("p_tuning_v2", tiny_model), log_every=1)
+    every_ten, weights_b = _train(_seeded_build("p_tuning_v2", tiny_model), log_every=10)
+    assert every_step.eval_predictions == every_ten.eval_predictions
+    assert all(torch.equal(weights_a[name], weights_b[name]) for name in weights_a)
+
+
+def test_frozen_weights_in_bf16_match_fp32_within_bf16_tolerance(tiny_model):
+    autocast_cpu = DeviceChoice(torch.device("cpu"), torch.bfloat16)
+    logits = []
+    for frozen_bf16 in (False, True):
+        built = _seeded_build("lora", tiny_model)
+        model = prepare_model(built, TrainConfig(frozen_bf16=frozen_bf16), autocast_cpu).eval()
+        frozen_dtypes = {p.dtype for p in model.parameters() if not p.requires_grad}
+        assert frozen_dtypes == ({torch.bfloat16} if frozen_bf16 else {torch.float32})
+        assert {p.dtype for p in model.parameters() if p.requires_grad} == {torch.float32}
+        inputs = built.collate(SENTENCES)
+        inputs.pop("labels")
+        with torch.no_grad(), autocast_cpu.autocast():
+            logits.append(model(**inputs).float())
+    torch.testing.assert_close(logits[1], logits[0], rtol=2e-2, atol=2e-2)
+
+
+def test_speed_switches_are_fields_of_the_train_config():
+    switches = {field.name for field in dataclasses.fields(TrainConfig)}
+    assert {"fused_optimizer", "frozen_bf16", "compile", "log_every"} <= switches
