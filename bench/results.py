@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import fcntl
 import json
 import os
 import tempfile
@@ -98,11 +100,23 @@ class ResultsStore:
         return {record.cell_id for record in self.latest() if record.status == "success"}
 
     def append(self, record: CellResult) -> None:
+        """Add a record; a lock keeps two sweeps sharing an output folder from losing records."""
         self.out_dir.mkdir(parents=True, exist_ok=True)
-        existing = self.path.read_text(encoding="utf-8") if self.path.exists() else ""
-        if existing and not existing.endswith("\n"):
-            existing += "\n"
-        write_atomically(self.path, existing + record.to_json() + "\n")
+        with _locked(self.out_dir / f".{RESULTS_FILE}.lock"):
+            existing = self.path.read_text(encoding="utf-8") if self.path.exists() else ""
+            if existing and not existing.endswith("\n"):
+                existing += "\n"
+            write_atomically(self.path, existing + record.to_json() + "\n")
+
+
+@contextlib.contextmanager
+def _locked(path: Path):
+    with open(path, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def write_atomically(path: Path, text: str) -> None:

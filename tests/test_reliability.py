@@ -77,3 +77,22 @@ def test_report_writes_linked_figures(tmp_path, tiny_model, data_dir):
         assert (tmp_path / name).is_file(), f"{name} not written"
         assert (tmp_path / name).stat().st_size > 5_000, f"{name} is nearly empty"
         assert f"]({name})" in markdown, f"{name} not linked"
+
+
+def test_concurrent_appends_to_one_store_lose_no_record(tmp_path):
+    import multiprocessing
+
+    with multiprocessing.get_context("spawn").Pool(4) as pool:
+        pool.starmap(_append_records, [(str(tmp_path), worker) for worker in range(4)])
+    assert sorted(record.seed for record in ResultsStore(tmp_path).load()) == list(range(40))
+
+
+def _append_records(out: str, worker: int) -> None:
+    from bench.results import CellResult
+
+    for index in range(10):
+        seed = worker * 10 + index
+        ResultsStore(Path(out)).append(CellResult(
+            cell_id=f"c{seed}", status="success", task="t", task_version="1", language="en", method="m",
+            method_config="{}", model="x", seed=seed, shots=1, fewclue_split=None, zero_shot=False,
+            metric="accuracy"))
