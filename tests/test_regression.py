@@ -74,3 +74,26 @@ def test_check_rejects_a_file_that_is_not_a_results_csv(tmp_path, capsys):
     (tmp_path / "base.csv").write_text("a,b\n1,2\n")
     assert main(["check", str(tmp_path), "--baseline", str(tmp_path / "base.csv")]) == 2
     assert "lacks columns" in capsys.readouterr().err
+
+
+def test_a_stored_baseline_has_its_environment_and_a_run_passes_against_itself(tmp_path, monkeypatch, capsys):
+    import json
+
+    from bench.baselines import store_baseline
+    from bench.results import CellResult, ResultsStore
+
+    store = ResultsStore(tmp_path / "run")
+    for seed, score in zip(SEEDS, (0.80, 0.81, 0.79), strict=True):
+        store.append(CellResult(cell_id=f"lpt/{seed}", status="success", task="sst2", task_version="1",
+                                language="en", method="lpt", method_config="{}", model="m", seed=seed,
+                                shots=100, fewclue_split=None, zero_shot=False, metric="accuracy",
+                                score=score, train_samples_per_s=50.0, peak_memory_bytes=10**8,
+                                device="cpu (2 threads)", versions="torch=x"))
+    monkeypatch.chdir(tmp_path)
+    assert main(["baseline", "run", "--name", "v1"]) == 0
+    environment = json.loads((tmp_path / "baselines" / "v1.json").read_text())
+    assert environment["cells"] == 3 and environment["devices"] == ["cpu (2 threads)"]
+    assert main(["check", "run", "--baseline", "v1"]) == 0
+    assert "0 regressed" in capsys.readouterr().out
+    path = store_baseline(tmp_path / "run", "v2", tmp_path / "elsewhere")
+    assert path.exists()
