@@ -62,3 +62,14 @@ def test_cell_ids_are_stable_and_distinguish_every_axis(tiny_model, data_dir):
     ids = [cell.cell_id for cell in expand_cells(grid)]
     assert len(set(ids)) == 8
     assert ids == [cell.cell_id for cell in expand_cells(grid)]
+
+
+def test_zero_shot_cells_train_nothing_and_are_labelled_in_the_report(tmp_path, tiny_model, data_dir):
+    import dataclasses
+
+    grid = tiny_grid(tiny_model, data_dir, methods=("hard_prompt",))
+    grid = dataclasses.replace(grid, train=dataclasses.replace(grid.train, zero_shot=True, max_steps=None))
+    [record] = run_grid(grid, ResultsStore(tmp_path), CPU)
+    assert record.status == "success" and record.zero_shot and record.steps == 0
+    assert record.train_samples_per_s is None and record.eval_samples_per_s > 0
+    assert "hard_prompt (zero-shot)" in write_reports(tmp_path)
