@@ -95,5 +95,5 @@ def command_compare(args: argparse.Namespace) -> int:
     if not rows:
         raise BenchError(f"{args.out} has no task where {names[0]} and {names[1]} share a seed")
     print(tabulate(rows, headers=["task", "paired seeds", f"{names[0]} - {names[1]} (points)", "95% CI"],
-                   tablefmt="github"))
+                   tablefmt="github", disable_numparse=True))
     return 0

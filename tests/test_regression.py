@@ -97,3 +97,20 @@ def test_a_stored_baseline_has_its_environment_and_a_run_passes_against_itself(t
     assert "0 regressed" in capsys.readouterr().out
     path = store_baseline(tmp_path / "run", "v2", tmp_path / "elsewhere")
     assert path.exists()
+
+
+def test_compare_reports_the_paired_mean_difference_and_its_interval(tmp_path, capsys):
+    from bench.results import CellResult, ResultsStore
+
+    store = ResultsStore(tmp_path)
+    for method, scores in (("lpt", (0.80, 0.82, 0.84)), ("lora", (0.78, 0.79, 0.80))):
+        for seed, score in zip(SEEDS, scores, strict=True):
+            store.append(CellResult(cell_id=f"{method}/{seed}", status="success", task="sst2",
+                                    task_version="1", language="en", method=method, method_config="{}",
+                                    model="m", seed=seed, shots=100, fewclue_split=None, zero_shot=False,
+                                    metric="accuracy", score=score))
+    assert main(["compare", str(tmp_path), "--methods", "lpt,lora"]) == 0
+    out = capsys.readouterr().out
+    # differences 2, 3, 4 points: mean 3, t(0.975, 2) x 1 / sqrt(3) = 2.48
+    assert "+3.00" in out and "[+0.52, +5.48]" in out and "| sst2 " in out
+    assert main(["compare", str(tmp_path), "--methods", "lpt"]) == 2
