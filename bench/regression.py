@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
 from bench.errors import BenchError
+from reports.stats import summarize
 
 GROUP = ["task", "method", "model", "shots"]
 _NEEDED = [*GROUP, "status", "seed", "score", "train_samples_per_s", "peak_memory_bytes", "device"]
@@ -58,10 +58,8 @@ def _successful(frame: pd.DataFrame) -> pd.DataFrame:
 def _group_stats(frame: pd.DataFrame) -> dict[tuple, dict]:
     out = {}
     for key, group in frame.groupby(GROUP, sort=False):
-        scores = group["score"].astype(float)
-        n = len(scores)
-        sem = float(scores.std(ddof=1)) / math.sqrt(n) if n > 1 else 0.0
-        out[key] = {"score": float(scores.mean()), "sem": sem, "device": group["device"].iloc[0],
+        summary = summarize(group["score"].astype(float).tolist())
+        out[key] = {"score": summary.mean, "sem": summary.sem, "device": group["device"].iloc[0],
                     "speed": float(group["train_samples_per_s"].mean()),
                     "memory": float(group["peak_memory_bytes"].mean())}
     return out

@@ -34,7 +34,7 @@ def group_frame(cells: pd.DataFrame) -> pd.DataFrame:
     grouped = ok.groupby(GROUP_KEYS, dropna=False, sort=False)
     frame = grouped.agg(
         seeds=("seed", "nunique"),
-        score_mean=("score", "mean"), score_std=("score", "std"),
+        score_mean=("score", "mean"),
         dev_mean=("dev_score", "mean"), majority=("majority_score", "mean"),
         metric=("metric", "first"), n_train=("n_train", "first"), n_eval=("n_eval", "first"),
         train_sps=("train_samples_per_s", "mean"), eval_sps=("eval_samples_per_s", "mean"),
@@ -45,6 +45,7 @@ def group_frame(cells: pd.DataFrame) -> pd.DataFrame:
     ).reset_index()
     summaries = [summarize(group["score"].tolist()) for _, group in grouped]
     frame["score_std"] = [summary.std for summary in summaries]
+    frame["score_sem"] = [summary.sem for summary in summaries]
     frame["score_ci_low"] = [summary.ci_low for summary in summaries]
     frame["score_ci_high"] = [summary.ci_high for summary in summaries]
     frame["trainable_share"] = frame["trainable"] / frame["total"]

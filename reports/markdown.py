@@ -21,7 +21,7 @@ def _score_cell(mean: float, std: float, seeds: int) -> str:
 def _best_per_task(groups: pd.DataFrame) -> set[tuple[str, str]]:
     best = set()
     for task, per_task in groups.groupby("task", sort=False):
-        summaries = {row.method_label: Summary(row.seeds, row.score_mean, row.score_std, 0.0,
+        summaries = {row.method_label: Summary(row.seeds, row.score_mean, row.score_std, row.score_sem,
                                                row.score_ci_low, row.score_ci_high)
                      for row in per_task.itertuples()}
         best |= {(task, label) for label in best_within_interval(summaries)}
