@@ -30,19 +30,28 @@ class EncoderStack(nn.Module):
                       up_to: int) -> list[torch.Tensor]:
         """[embedding output, layer 1 output, ..., layer up_to output]: the layers above are
         never run, which is what skipping unused top layers saves."""
+        mask = self._layer_mask(hidden, attention_mask)
         states = [hidden]
-        for index in range(up_to):
-            states.append(self.run(states[-1], attention_mask, start=index, stop=index + 1))
+        for layer in self.encoder.encoder.layer[:up_to]:
+            states.append(self._run_layer(layer, states[-1], mask))
         return states
 
     def run(self, hidden: torch.Tensor, attention_mask: torch.Tensor, *, start: int = 0,
             stop: int | None = None) -> torch.Tensor:
         """Apply layers[start:stop] to hidden states under a (batch, seq) padding mask."""
+        mask = self._layer_mask(hidden, attention_mask)
+        for layer in self.encoder.encoder.layer[start:stop]:
+            hidden = self._run_layer(layer, hidden, mask)
+        return hidden
+
+    def _layer_mask(self, hidden: torch.Tensor, attention_mask: torch.Tensor):
+        """The padding mask in the form the model's attention implementation expects."""
         from transformers.masking_utils import create_bidirectional_mask
 
-        mask = create_bidirectional_mask(config=self.encoder.config, inputs_embeds=hidden,
+        return create_bidirectional_mask(config=self.encoder.config, inputs_embeds=hidden,
                                          attention_mask=attention_mask)
-        for layer in self.encoder.encoder.layer[start:stop]:
-            output = layer(hidden, attention_mask=mask)
-            hidden = output[0] if isinstance(output, tuple) else output
-        return hidden
+
+    @staticmethod
+    def _run_layer(layer: nn.Module, hidden: torch.Tensor, mask) -> torch.Tensor:
+        output = layer(hidden, attention_mask=mask)
+        return output[0] if isinstance(output, tuple) else output
