@@ -6,7 +6,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import sys
-import time
 from dataclasses import dataclass
 
 import torch
@@ -14,10 +13,10 @@ import torch
 from bench.device import DeviceChoice, choose_device
 from bench.environment import library_versions
 from bench.flops import peak_flops, train_flops_per_sample
-from bench.measure import PeakMemory
+from bench.measure import PeakMemory, Stopwatch
 from bench.models import ModelRef, load_config
 from bench.peers import PEER_OF, build_peer, plain_train_step
-from bench.train import TrainConfig, make_optimizer, prepare_model, train_step
+from bench.train import TrainConfig, make_optimizer, prepare_model, to_device, train_step
 from tasks.loader import Example
 from tasks.spec import TaskSpec
 
@@ -75,26 +74,23 @@ def _build(request: PerfRequest, ref: ModelRef, device: DeviceChoice, config: Tr
         model = build_peer(request.method, ref, PERF_TASK.n_labels).to(device.device)
         batch = PlainEncoder(load_tokenizer(ref), request.seq_len)(examples)
         step = plain_train_step(model, device)
-        return model, _on(batch, device), lambda inputs: step(dict(inputs))
+        return model, to_device(batch, device.device), lambda inputs: step(dict(inputs))
     spec = get_method(request.method)
     built = spec.build(spec.make_config(), model=ref, task=PERF_TASK, max_length=request.seq_len)
     model = prepare_model(built, config, device)
     optimizer = make_optimizer(model, config, 1e-5, device)
-    return model, _on(built.collate(examples), device), lambda inputs: train_step(
+    return model, to_device(built.collate(examples), device.device), lambda inputs: train_step(
         model, dict(inputs), optimizer, config, device)
 
 
-def _on(batch: dict[str, torch.Tensor], device: DeviceChoice) -> dict[str, torch.Tensor]:
-    return {key: value.to(device.device) for key, value in batch.items()}
-
-
 def _timed(function, calls: int, device: DeviceChoice) -> float:
-    device.synchronize()
-    start = time.perf_counter()
+    """Seconds for `calls` calls, the device synchronised at both ends (the loop's stopwatch)."""
+    watch = Stopwatch(device.synchronize)
+    watch.start()
     for _ in range(calls):
         function()
-    device.synchronize()
-    return time.perf_counter() - start
+    watch.stop(calls)
+    return watch.seconds
 
 
 def measure(request: PerfRequest) -> PerfResult:

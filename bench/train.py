@@ -100,7 +100,8 @@ def _linear_schedule(optimizer: torch.optim.Optimizer, total_steps: int,
     return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
 
 
-def _to_device(batch: dict[str, torch.Tensor], device: torch.device) -> dict[str, torch.Tensor]:
+def to_device(batch: dict[str, torch.Tensor], device: torch.device) -> dict[str, torch.Tensor]:
+    """Every tensor of a collated batch on the device (asynchronous copies)."""
     return {key: value.to(device, non_blocking=True) for key, value in batch.items()}
 
 
@@ -118,7 +119,7 @@ def predict(built: BuiltMethod, examples: Sequence[Example], *, batch_size: int,
     with torch.inference_mode():
         for start, batch in zip(range(0, len(order), batch_size),
                                 _batches(examples, batch_size, order), strict=True):
-            inputs = _to_device(built.collate(batch), device.device)
+            inputs = to_device(built.collate(batch), device.device)
             inputs.pop("labels")
             region = watch.time(len(batch)) if watch else contextlib.nullcontext()
             with region, device.autocast():
@@ -155,7 +156,7 @@ def train_and_evaluate(built: BuiltMethod, *, train: Sequence[Example], dev: Seq
                 if step > 0:  # the first step pays for lazy initialisation: warm-up, not throughput
                     watch.start()
                     span_samples += len(batch)
-                inputs = _to_device(built.collate(batch), device.device)
+                inputs = to_device(built.collate(batch), device.device)
                 loss = train_step(model, inputs, optimizer, config, device)
                 scheduler.step()
                 step += 1
@@ -197,7 +198,8 @@ def train_step(model: nn.Module, inputs: dict[str, torch.Tensor],
         logits = model(**inputs)
     loss = functional.cross_entropy(logits.float(), labels)
     loss.backward()
-    parameters = [p for p in model.parameters() if p.requires_grad]
+    # the optimiser holds exactly the trainable parameters: no scan of the whole model per step
+    parameters = [p for group in optimizer.param_groups for p in group["params"]]
     torch.nn.utils.clip_grad_norm_(parameters, config.max_grad_norm)
     optimizer.step()
     optimizer.zero_grad(set_to_none=True)
