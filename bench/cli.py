@@ -58,7 +58,6 @@ def _add_run_arguments(parser: argparse.ArgumentParser) -> None:
 def build_parser() -> argparse.ArgumentParser:
     from bench.analysis_cli import add_check_arguments
 
-
     parser = argparse.ArgumentParser(
         prog="run_bench.py",
         description="PETBench: train and evaluate tasks x PETuning methods and report accuracy, "

@@ -49,21 +49,25 @@ def _quiet_transformers() -> None:
 
 
 def _load(loader, ref: ModelRef, **kwargs):
+    """from_pretrained with a one-line error: tokenizers, configs and pretrained weights."""
     _quiet_transformers()
     try:
-        if ref.random_init and loader.__name__ != "AutoTokenizer" and loader.__name__ != "AutoConfig":
-            return _from_config(loader, ref, **kwargs)
         return loader.from_pretrained(ref.location, **kwargs)
     except OSError as error:
         raise BenchError(f"cannot load model {ref.location!r} ({str(error).splitlines()[0][:120]}); "
                          f"pass a local folder with --model, or go online for hub ids") from error
 
 
+def _load_model(loader, ref: ModelRef, **kwargs):
+    """A model: pretrained weights, or for a random-init reference its config's architecture."""
+    return _from_config(loader, ref, **kwargs) if ref.random_init else _load(loader, ref, **kwargs)
+
+
 def _from_config(loader, ref: ModelRef, *, output_loading_info: bool = False, num_labels: int | None = None,
                  **model_kwargs):
     from transformers import AutoConfig
 
-    config = AutoConfig.from_pretrained(ref.location, **({"num_labels": num_labels} if num_labels else {}))
+    config = _load(AutoConfig, ref, **({"num_labels": num_labels} if num_labels else {}))
     model = loader.from_config(config, **model_kwargs)
     if not output_loading_info:
         return model
@@ -88,7 +92,7 @@ def load_masked_lm(ref: ModelRef):
     """The MLM model and whether its head came pretrained (False: newly initialised, must train)."""
     from transformers import AutoModelForMaskedLM
 
-    model, info = _load(AutoModelForMaskedLM, ref, output_loading_info=True)
+    model, info = _load_model(AutoModelForMaskedLM, ref, output_loading_info=True)
     base_prefix = model.base_model_prefix
     head_missing = any(not key.startswith(base_prefix) for key in info["missing_keys"])
     return model, not head_missing
@@ -97,11 +101,11 @@ def load_masked_lm(ref: ModelRef):
 def load_sequence_classifier(ref: ModelRef, n_labels: int):
     from transformers import AutoModelForSequenceClassification
 
-    return _load(AutoModelForSequenceClassification, ref, num_labels=n_labels)
+    return _load_model(AutoModelForSequenceClassification, ref, num_labels=n_labels)
 
 
 def load_encoder(ref: ModelRef):
     """The bare encoder (no head), for methods that put their own head on hidden states."""
     from transformers import AutoModel
 
-    return _load(AutoModel, ref, add_pooling_layer=False)
+    return _load_model(AutoModel, ref, add_pooling_layer=False)
