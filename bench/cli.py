@@ -52,6 +52,8 @@ def _add_run_arguments(parser: argparse.ArgumentParser) -> None:
     train.add_argument("--lr", type=float, default=None, help="default: each method's own")
     train.add_argument("--max-length", type=int, default=defaults.max_length)
     train.add_argument("--warmup-ratio", type=float, default=defaults.warmup_ratio)
+    train.add_argument("--group-by-length", action="store_true",
+                       help="training batches of similar length (less padding), in random order")
     train.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
 
 
@@ -138,7 +140,7 @@ def command_run(args: argparse.Namespace) -> int:
     train = TrainConfig(epochs=args.epochs, max_steps=args.max_steps, batch_size=args.batch_size,
                         eval_batch_size=args.eval_batch_size, learning_rate=args.lr,
                         max_length=args.max_length, warmup_ratio=args.warmup_ratio,
-                        zero_shot=args.zero_shot)
+                        zero_shot=args.zero_shot, group_by_length=args.group_by_length)
     grid = GridConfig(tasks=tasks, methods=methods, model=resolve_model(args.model), seeds=seeds,
                       shots=args.shots, fewclue_split=args.fewclue_split,
                       data_dir=resolve_data_dir(args.data_dir), train=train)

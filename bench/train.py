@@ -12,6 +12,7 @@ from torch import nn
 from torch.nn import functional
 from tqdm.auto import tqdm
 
+from bench.batching import evaluation_batches, training_batches
 from bench.device import DeviceChoice
 from bench.errors import BenchError
 from bench.measure import Stopwatch
@@ -38,6 +39,7 @@ class TrainConfig:
     fused_optimizer: bool = True  # CUDA only: one fused AdamW kernel instead of per-tensor loops
     frozen_bf16: bool = True  # CUDA with bf16 autocast only: store frozen weights in bf16
     compile: bool = False  # torch.compile the training forward (pays a compile at the first steps)
+    group_by_length: bool = False  # batches of similar length (less padding), still in random order
 
     def __post_init__(self) -> None:
         if (self.epochs is not None and self.epochs < 1) or self.batch_size < 1 or self.eval_batch_size < 1:
@@ -105,26 +107,19 @@ def to_device(batch: dict[str, torch.Tensor], device: torch.device) -> dict[str,
     return {key: value.to(device, non_blocking=True) for key, value in batch.items()}
 
 
-def _batches(examples: Sequence[Example], size: int, order: list[int]):
-    for start in range(0, len(order), size):
-        yield [examples[i] for i in order[start : start + size]]
-
-
 def predict(built: BuiltMethod, examples: Sequence[Example], *, batch_size: int,
             device: DeviceChoice, watch: Stopwatch | None = None) -> list[int]:
     """Label indices for examples; batches are grouped by length and put back in order."""
     built.model.eval()
-    order = sorted(range(len(examples)), key=lambda i: -sum(len(t) for t in examples[i].texts))
     predictions = [0] * len(examples)
     with torch.inference_mode():
-        for start, batch in zip(range(0, len(order), batch_size),
-                                _batches(examples, batch_size, order), strict=True):
-            inputs = to_device(built.collate(batch), device.device)
+        for indices in evaluation_batches(examples, batch_size):
+            inputs = to_device(built.collate([examples[i] for i in indices]), device.device)
             inputs.pop("labels")
-            region = watch.time(len(batch)) if watch else contextlib.nullcontext()
+            region = watch.time(len(indices)) if watch else contextlib.nullcontext()
             with region, device.autocast():
                 labels = built.model(**inputs).argmax(dim=-1).tolist()
-            for index, label in zip(order[start : start + batch_size], labels, strict=True):
+            for index, label in zip(indices, labels, strict=True):
                 predictions[index] = label
     return predictions
 
@@ -151,8 +146,9 @@ def train_and_evaluate(built: BuiltMethod, *, train: Sequence[Example], dev: Seq
         step, span_samples = 0, 0
         progress = tqdm(total=total_steps, desc="train", leave=False, unit="step")
         while step < total_steps:
-            order = torch.randperm(len(train), generator=generator).tolist()
-            for batch in _batches(train, config.batch_size, order):
+            for indices in training_batches(train, config.batch_size, generator,
+                                            group_by_length=config.group_by_length):
+                batch = [train[i] for i in indices]
                 if step > 0:  # the first step pays for lazy initialisation: warm-up, not throughput
                     watch.start()
                     span_samples += len(batch)
