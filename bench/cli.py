@@ -88,8 +88,9 @@ def _add_perf_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--shape", default="bert-tiny",
                         help=f"one of {', '.join(SHAPES)}, or a config.json path (default: bert-tiny)")
     parser.add_argument("--methods", default="all",
-                        help="comma-separated methods and peers (peer_full_ft, peer_lora, ...); "
-                             "'all' = every method and every peer")
+                        help="comma-separated methods and peers (peer_full_ft, peer_lora, ...), and "
+                             "lpt_cached (LPT once its cache of the states entering layer k is warm); "
+                             "'all' = all of them")
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--seq-len", type=int, default=128)
     parser.add_argument("--steps", type=int, default=20, help="timed steps after warm-up")
@@ -155,12 +156,13 @@ def command_run(args: argparse.Namespace) -> int:
 def command_perf(args: argparse.Namespace) -> int:
     from bench.peers import PEERS
     from bench.perf import PerfConfig, run_perf, write_perf
+    from bench.perf_worker import PERF_VARIANTS
     from bench.shapes import shape_config
     from methods import METHODS, get_method
 
-    names = [*METHODS.names(), *PEERS] if args.methods == "all" else comma_list(args.methods)
+    names = [*METHODS.names(), *PERF_VARIANTS, *PEERS] if args.methods == "all" else comma_list(args.methods)
     for name in names:
-        if name not in PEERS:
+        if name not in PEERS and name not in PERF_VARIANTS:
             get_method(name)
     shape_config(args.shape)  # unknown shapes fail before any subprocess starts
     config = PerfConfig(shape=args.shape, methods=tuple(names), batch_size=args.batch_size,

@@ -16,16 +16,19 @@ def forward_flops_per_sample(config, seq_len: int) -> float:
     return layers * (projections + attention)
 
 
-def train_flops_per_sample(model: nn.Module, config, seq_len: int, *, first_grad_layer: int = 0) -> float:
-    """Forward, plus activation gradients for the layers gradients flow through, plus weight
-    gradients for the share of layer weights that train (full fine-tuning: 3x forward)."""
+def train_flops_per_sample(model: nn.Module, config, seq_len: int, *, first_grad_layer: int = 0,
+                           first_forward_layer: int = 0) -> float:
+    """Forward of the layers that run (all, unless cached states skip the lower ones), plus
+    activation gradients for the layers gradients flow through, plus weight gradients for the
+    share of layer weights that train (full fine-tuning: 3x forward)."""
     forward = forward_flops_per_sample(config, seq_len)
     layers = config.num_hidden_layers
+    forward_share = (layers - first_forward_layer) / layers
     activation_share = (layers - first_grad_layer) / layers
     layer_params = [p for name, p in model.named_parameters() if ".layer." in name]
     total = sum(p.numel() for p in layer_params) or 1
     weight_share = sum(p.numel() for p in layer_params if p.requires_grad) / total
-    return forward * (1 + activation_share + weight_share)
+    return forward * (forward_share + activation_share + weight_share)
 
 
 def peak_flops(device_name: str) -> float | None:

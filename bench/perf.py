@@ -1,12 +1,11 @@
 """`run_bench.py perf`: weight-free speed and memory of every method (and its peft peer) on a
-named model shape, one fresh subprocess per method."""
+named model shape, one fresh child process per method."""
 
 from __future__ import annotations
 
 import dataclasses
-import json
-import subprocess
-import sys
+import multiprocessing
+import multiprocessing.context
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,11 +15,9 @@ from tabulate import tabulate
 from tqdm.auto import tqdm
 
 from bench.errors import BenchError
-from bench.perf_worker import PerfRequest, PerfResult
+from bench.perf_worker import PerfRequest, PerfResult, measure_in_child
 from bench.results import write_atomically
 from bench.shapes import materialise_shape
-
-_RESULT_PREFIX = "PERF_RESULT "
 
 
 @dataclass(frozen=True)
@@ -40,18 +37,37 @@ class PerfConfig:
             raise BenchError("batch size, sequence length and steps must be at least 1")
 
 
-def _run_worker(request: PerfRequest) -> PerfResult:
-    command = [sys.executable, "-m", "bench.perf_worker", json.dumps(dataclasses.asdict(request))]
-    completed = subprocess.run(command, capture_output=True, text=True, check=False)
-    for line in completed.stdout.splitlines():
-        if line.startswith(_RESULT_PREFIX):
-            return PerfResult(**json.loads(line[len(_RESULT_PREFIX):]))
-    tail = (completed.stderr.strip().splitlines() or ["no output"])[-1]
-    return PerfResult(method=request.method, reference="", status="failed",
-                      error=f"worker exited {completed.returncode}: {tail}")
+# imported once by the fork server, so that each per-method child starts without paying for them
+_PRELOAD = ["bench.perf_worker", "methods", "peft", "transformers.models.bert.modeling_bert",
+            "transformers.models.roberta.modeling_roberta"]
+
+
+def _fork_server() -> multiprocessing.context.ForkServerContext:
+    """Children forked from a server that imported the libraries but never touched a device: each
+    is a fresh process (its own peak memory, its own CUDA context) that starts in milliseconds."""
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(_PRELOAD)
+    return context
+
+
+def _run_worker(request: PerfRequest, context: multiprocessing.context.ForkServerContext) -> PerfResult:
+    receiver, sender = context.Pipe(duplex=False)
+    child = context.Process(target=measure_in_child, args=(request, sender), name=f"perf-{request.method}")
+    child.start()
+    sender.close()
+    try:
+        result = receiver.recv()
+    except EOFError:  # the child died without answering (killed, out of memory, a crash in C)
+        result = None
+    child.join()
+    if result is None:
+        return PerfResult(method=request.method, reference="", status="failed",
+                          error=f"worker exited {child.exitcode} without a result")
+    return result
 
 
 def run_perf(config: PerfConfig) -> list[PerfResult]:
+    context = _fork_server()
     with tempfile.TemporaryDirectory(prefix="petbench-shape-") as folder:
         ref = materialise_shape(config.shape, Path(folder))
         results = []
@@ -60,7 +76,7 @@ def run_perf(config: PerfConfig) -> list[PerfResult]:
                                   batch_size=config.batch_size, seq_len=config.seq_len, steps=config.steps,
                                   warmup=config.warmup, device=config.device,
                                   speed_features=config.speed_features, compile=config.compile)
-            results.append(_run_worker(request))
+            results.append(_run_worker(request, context))
     return results
 
 

@@ -1,12 +1,10 @@
-"""Measures one method (or peer) on a random-weight model in this process; run by bench.perf
-in a fresh subprocess per method so that one method's allocations cannot hide another's."""
+"""Measures one method (or peer) on a random-weight model in this process; bench.perf runs it in
+a fresh child process per method so that one method's allocations cannot hide another's."""
 
 from __future__ import annotations
 
-import dataclasses
-import json
-import sys
 from dataclasses import dataclass
+from multiprocessing.connection import Connection
 
 import torch
 
@@ -22,6 +20,9 @@ from tasks.spec import TaskSpec
 
 PERF_TASK = TaskSpec(name="perf", language="en", text_fields=("sentence",), labels=("0", "1"),
                      verbalizer=("w7", "w8"), template="{sentence} w9 [MASK] .", train=None, eval=None)
+
+# perf rows that are a method with knobs set: name -> (method, knob overrides)
+PERF_VARIANTS = {"lpt_cached": ("lpt", {"cache_below": "true"})}
 
 
 @dataclass(frozen=True)
@@ -75,8 +76,9 @@ def _build(request: PerfRequest, ref: ModelRef, device: DeviceChoice, config: Tr
         batch = PlainEncoder(load_tokenizer(ref), request.seq_len)(examples)
         step = plain_train_step(model, device)
         return model, to_device(batch, device.device), lambda inputs: step(dict(inputs))
-    spec = get_method(request.method)
-    built = spec.build(spec.make_config(), model=ref, task=PERF_TASK, max_length=request.seq_len)
+    method, knobs = PERF_VARIANTS.get(request.method, (request.method, {}))
+    spec = get_method(method)
+    built = spec.build(spec.make_config(knobs), model=ref, task=PERF_TASK, max_length=request.seq_len)
     model = prepare_model(built, config, device)
     optimizer = make_optimizer(model, config, 1e-5, device)
     return model, to_device(built.collate(examples), device.device), lambda inputs: train_step(
@@ -114,7 +116,8 @@ def measure(request: PerfRequest) -> PerfResult:
     infer_seconds = _timed(infer, request.steps, device)
     train_rate = request.batch_size * request.steps / train_seconds
     flops = train_flops_per_sample(model, load_config(ref), request.seq_len,
-                                   first_grad_layer=getattr(model, "first_grad_layer", 0))
+                                   first_grad_layer=getattr(model, "first_grad_layer", 0),
+                                   first_forward_layer=getattr(model, "first_forward_layer", 0))
     peak = peak_flops(device.name) if device.device.type == "cuda" else None
     return PerfResult(
         method=request.method, reference=PEER_OF.get(request.method, ""), status="success",
@@ -127,8 +130,8 @@ def measure(request: PerfRequest) -> PerfResult:
         versions=library_versions())
 
 
-def main() -> None:
-    request = PerfRequest(**json.loads(sys.argv[1]))
+def measure_in_child(request: PerfRequest, connection: Connection) -> None:
+    """Child-process entry point: send the row back, a failure included."""
     try:
         result = measure(request)
     except Exception as failure:  # noqa: BLE001  (reported to the parent as a failed row)
@@ -136,8 +139,5 @@ def main() -> None:
         error = f"{type(failure).__name__}: {message[0] if message else ''}"
         result = PerfResult(method=request.method, reference=PEER_OF.get(request.method, ""),
                             status="failed", error=error)
-    print("PERF_RESULT " + json.dumps(dataclasses.asdict(result)))
-
-
-if __name__ == "__main__":
-    main()
+    connection.send(result)
+    connection.close()

@@ -79,6 +79,11 @@ class LatePromptModel(nn.Module):
         self.mlm = mlm
         self.cache: dict[tuple[int, ...], torch.Tensor] | None = None
 
+    @property
+    def first_forward_layer(self) -> int:
+        """For FLOP counting: once the cache holds a batch, training runs only layers k.. ."""
+        return self.layer if self.cache else 0
+
     def train(self, mode: bool = True) -> LatePromptModel:
         """The frozen layers below k always run as in evaluation (no dropout): they are a fixed
         feature extractor, which is also what makes caching their output exact."""

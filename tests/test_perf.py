@@ -4,23 +4,36 @@ import pytest
 
 from bench.cli import main
 from bench.flops import forward_flops_per_sample, peak_flops
+from bench.peers import PEERS
 from bench.perf import PerfConfig, run_perf, write_perf
+from bench.perf_worker import PERF_VARIANTS
 from bench.shapes import SHAPES, materialise_shape, shape_config, synthetic_vocabulary
+from methods import METHODS
 
 
-def test_perf_smoke_on_a_tiny_shape_gives_positive_complete_figures(tmp_path):
-    # one subprocess per row: a representative subset keeps this CI smoke test near a minute
-    methods = ("full_ft", "lpt", "prefix_tuning", "peer_prefix_tuning")
+def test_perf_smoke_on_a_tiny_shape_gives_positive_complete_figures_for_every_row(tmp_path):
+    methods = (*METHODS.names(), *PERF_VARIANTS, *PEERS)
     config = PerfConfig(shape="bert-tiny", methods=methods, batch_size=4, seq_len=16, steps=2, warmup=1,
                         device="cpu")
     results = run_perf(config)
-    assert [result.method for result in results] == list(methods)
+    assert [result.method for result in results] == list(methods) and "lpt_cached" in methods
     for result in results:
         assert result.status == "success", (result.method, result.error)
         assert result.train_samples_per_s > 0 and result.infer_samples_per_s > 0
         assert result.peak_memory_bytes > 0 and 0 < result.trainable_params <= result.total_params
+    by_method = {result.method: result for result in results}
+    # with its cache warm, LPT's training skips the layers below k
+    assert by_method["lpt_cached"].train_flops_per_sample < by_method["lpt"].train_flops_per_sample
     markdown = write_perf(config, results, tmp_path)
     assert "speed vs peer" in markdown and (tmp_path / "perf.csv").exists()
+
+
+def test_a_row_that_fails_is_reported_as_failed_and_the_next_row_still_runs():
+    config = PerfConfig(shape="bert-tiny", methods=("no_such_method", "peer_lora"), batch_size=2, seq_len=8,
+                        steps=1, warmup=0, device="cpu")
+    failed, succeeded = run_perf(config)
+    assert failed.status == "failed" and "no_such_method" in failed.error
+    assert succeeded.status == "success" and succeeded.train_samples_per_s > 0
 
 
 def test_unknown_shape_is_a_one_line_error(capsys):
@@ -48,3 +61,20 @@ def test_flops_of_roberta_large_forward_and_known_peaks():
     expected = 24 * (2 * 128 * 12 * 1024**2 + 4 * 128**2 * 1024)
     assert forward_flops_per_sample(config, 128) == pytest.approx(expected)
     assert peak_flops("NVIDIA H100 80GB HBM3") == 989e12 and peak_flops("cpu (2 threads)") is None
+
+
+def test_training_flops_count_only_the_layers_that_run_and_the_gradients_that_flow(tiny_model):
+    from bench.flops import train_flops_per_sample
+    from bench.models import ModelRef, load_config
+    from tests.test_methods import build
+
+    model = build("full_ft", tiny_model).model
+    config = load_config(ModelRef(str(tiny_model), "tiny"))
+    forward = forward_flops_per_sample(config, 16)
+    assert train_flops_per_sample(model, config, 16) == pytest.approx(3 * forward)
+    for parameter in model.parameters():
+        parameter.requires_grad_(False)
+    # frozen layers, gradients only above the middle, the lower half skipped (LPT with a warm cache)
+    half = config.num_hidden_layers // 2
+    assert train_flops_per_sample(model, config, 16, first_grad_layer=half,
+                                  first_forward_layer=half) == pytest.approx(forward)
