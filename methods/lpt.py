@@ -69,14 +69,35 @@ class PromptGenerator(nn.Module):
         return self.up(torch.tanh(self.down(pooled.transpose(1, 2))))
 
 
-class LatePromptModel(nn.Module):
-    def __init__(self, stack: EncoderStack, generator: PromptGenerator, *, layer: int,
-                 head: nn.Module, mlm: MaskedLMClassifier | None) -> None:
+class ClsHead(nn.Module):
+    """A linear classifier on the final [CLS] state."""
+
+    def __init__(self, width: int, n_labels: int, dropout: float) -> None:
         super().__init__()
-        self.stack, self.generator, self.layer = stack, generator, layer
-        self.first_grad_layer = layer  # for FLOP counting: no gradient flows below it
-        self.head = head  # the linear classifier (cls) or the MLM classifier (mask)
+        self.dropout = nn.Dropout(dropout)
+        self.linear = nn.Linear(width, n_labels)
+
+    def forward(self, hidden: torch.Tensor, mask_positions: torch.Tensor | None) -> torch.Tensor:
+        return self.linear(self.dropout(hidden[:, 0]))
+
+
+class VerbalizerHead(nn.Module):
+    """The MLM head's label-word scores at the template's [MASK] tokens."""
+
+    def __init__(self, mlm: MaskedLMClassifier) -> None:
+        super().__init__()
         self.mlm = mlm
+
+    def forward(self, hidden: torch.Tensor, mask_positions: torch.Tensor | None) -> torch.Tensor:
+        return self.mlm.score_hidden(hidden, mask_positions)
+
+
+class LatePromptModel(nn.Module):
+    def __init__(self, stack: EncoderStack, generator: PromptGenerator, head: ClsHead | VerbalizerHead, *,
+                 layer: int) -> None:
+        super().__init__()
+        self.stack, self.generator, self.head, self.layer = stack, generator, head, layer
+        self.first_grad_layer = layer  # for FLOP counting: no gradient flows below it
         self.cache: dict[tuple[int, ...], torch.Tensor] | None = None
 
     @property
@@ -129,9 +150,7 @@ class LatePromptModel(nn.Module):
         attention_mask = torch.cat([attention_mask[:, :1], attention_mask.new_ones(len(hidden), length),
                                     attention_mask[:, 1:]], dim=1)
         hidden = self.stack.run(hidden, attention_mask, start=self.layer)
-        if self.mlm is not None:
-            return self.mlm.score_hidden(hidden, mask_positions + length)
-        return self.head(hidden[:, 0])
+        return self.head(hidden, None if mask_positions is None else mask_positions + length)
 
 
 def insertion_layer(config: LPTConfig, n_layers: int) -> int:
@@ -147,27 +166,19 @@ def build_lpt(config: LPTConfig, *, model: ModelRef, task: TaskSpec, max_length:
     tokenizer, mlm, head_pretrained = load_mlm_classifier(model, task)
     freeze_backbone_keep_head(mlm, train_head=config.head == "mask" and not head_pretrained)
     stack = EncoderStack(mlm.encoder)
-    layer = insertion_layer(config, stack.n_layers)
     generator = PromptGenerator(config.generator, width=stack.width, length=config.prompt_length,
                                 bottleneck=config.bottleneck)
-    built = _build_head(config, task, tokenizer, mlm, stack, generator, layer, head_pretrained,
-                        max_length=max_length)
-    if config.cache_below:
-        built.model.cache = {}
-    return built
-
-
-def _build_head(config: LPTConfig, task: TaskSpec, tokenizer, mlm: MaskedLMClassifier,
-                stack: EncoderStack, generator: PromptGenerator, layer: int, head_pretrained: bool, *,
-                max_length: int) -> BuiltMethod:
-    """The cls head (linear on the final [CLS]) or the mask head (template + verbalizer)."""
     if config.head == "mask":
-        encoder = TemplateEncoder(tokenizer, task.template, n_masks=mlm.verbalizer.n_masks,
-                                  max_length=max_length)
-        net = LatePromptModel(stack, generator, layer=layer, head=nn.Identity(), mlm=mlm)
-        trains = ("generator.", *(("mlm.head.",) if not head_pretrained else ()))
-        return BuiltMethod(net, PromptCollator(task, encoder), trains=trains,
-                           mlm_head="pretrained" if head_pretrained else "new")
-    head = nn.Sequential(nn.Dropout(config.dropout), nn.Linear(stack.width, task.n_labels))
-    net = LatePromptModel(stack, generator, layer=layer, head=head, mlm=None)
-    return BuiltMethod(net, PlainEncoder(tokenizer, max_length), trains=("generator.", "head."))
+        head = VerbalizerHead(mlm)
+        template = TemplateEncoder(tokenizer, task.template, n_masks=mlm.verbalizer.n_masks,
+                                   max_length=max_length)
+        collate = PromptCollator(task, template)
+        trains = ("generator.", *(() if head_pretrained else ("head.mlm.head.",)))
+        mlm_head = "pretrained" if head_pretrained else "new"
+    else:
+        head = ClsHead(stack.width, task.n_labels, config.dropout)
+        collate, trains, mlm_head = PlainEncoder(tokenizer, max_length), ("generator.", "head."), "none"
+    late_prompt = LatePromptModel(stack, generator, head, layer=insertion_layer(config, stack.n_layers))
+    if config.cache_below:
+        late_prompt.cache = {}
+    return BuiltMethod(late_prompt, collate, trains=trains, mlm_head=mlm_head)
