@@ -92,3 +92,15 @@ def test_reported_trainable_parameter_count_matches_the_module(method, tiny_mode
     built = build(method, tiny_model)
     assert record.trainable_params == sum(p.numel() for p in built.model.parameters() if p.requires_grad)
     assert record.total_params == sum(p.numel() for p in built.model.parameters())
+
+
+def test_prompt_tuning_vocab_init_starts_from_word_embeddings_and_random_init_does_not(tiny_model):
+    def prompt_and_vocabulary(init: str) -> tuple[torch.Tensor, torch.Tensor]:
+        peft_model = build("prompt_tuning", tiny_model, init=init).model.classifier
+        prompt = peft_model.prompt_encoder["default"].embedding.weight
+        return prompt, peft_model.get_input_embeddings().weight
+
+    prompt, vocabulary = prompt_and_vocabulary("vocab")
+    assert all((vocabulary == row).all(dim=1).any() for row in prompt)
+    prompt, vocabulary = prompt_and_vocabulary("random")
+    assert not any((vocabulary == row).all(dim=1).any() for row in prompt)
