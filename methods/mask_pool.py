@@ -26,7 +26,7 @@ class MaskPoolConfig(MethodConfig):
     n_masks: int = 2
     prompt_length: int = 4  # continuous prompt tokens at the start of the template; 0 for none
     layers: tuple[int, ...] = (-3,)  # indices into hidden_states (0 = embeddings, -1 = last layer)
-    pooling: str = "max"
+    pooling: str = "avg+max"  # beat max on the dev split with MiniLM (docs/results/fewshot-small.md)
     freeze_backbone: bool = True
     dropout: float = 0.1
 
