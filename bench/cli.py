@@ -88,8 +88,9 @@ def _add_perf_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--shape", default="bert-tiny",
                         help=f"one of {', '.join(SHAPES)}, or a config.json path (default: bert-tiny)")
     parser.add_argument("--methods", default="all",
-                        help="comma-separated methods and peers (peer_full_ft, peer_lora, ...), and "
-                             "lpt_cached (LPT once its cache of the states entering layer k is warm); "
+                        help="comma-separated methods and peers (peer_full_ft, peer_lora, ...), "
+                             "lpt_cached (LPT once its cache of the states entering layer k is warm) and "
+                             "p_tuning_mlp (p_tuning in peer_p_tuning's setup: MLP encoder, 20 tokens); "
                              "'all' = all of them")
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--seq-len", type=int, default=128)

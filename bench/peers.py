@@ -33,7 +33,7 @@ PEERS = ("peer_full_ft", "peer_lora", "peer_prompt_tuning", "peer_p_tuning", "pe
 # which of our methods each peer is the reference for
 PEER_OF = {"full_ft": "peer_full_ft", "lora": "peer_lora", "prompt_tuning": "peer_prompt_tuning",
            "p_tuning": "peer_p_tuning", "prefix_tuning": "peer_prefix_tuning",
-           "p_tuning_v2": "peer_prefix_tuning"}
+           "p_tuning_v2": "peer_prefix_tuning", "p_tuning_mlp": "peer_p_tuning"}
 
 
 def build_peer(name: str, model: ModelRef, n_labels: int) -> nn.Module:

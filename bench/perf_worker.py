@@ -13,7 +13,7 @@ from bench.environment import library_versions
 from bench.flops import peak_flops, train_flops_per_sample
 from bench.measure import PeakMemory, Stopwatch
 from bench.models import ModelRef, load_config
-from bench.peers import PEER_OF, build_peer, plain_train_step
+from bench.peers import PEER_LENGTH, PEER_OF, build_peer, plain_train_step
 from bench.train import TrainConfig, make_optimizer, prepare_model, to_device, train_step
 from tasks.loader import Example
 from tasks.spec import TaskSpec
@@ -22,7 +22,10 @@ PERF_TASK = TaskSpec(name="perf", language="en", text_fields=("sentence",), labe
                      verbalizer=("w7", "w8"), template="{sentence} w9 [MASK] .", train=None, eval=None)
 
 # perf rows that are a method with knobs set: name -> (method, knob overrides)
-PERF_VARIANTS = {"lpt_cached": ("lpt", {"cache_below": "true"})}
+PERF_VARIANTS = {
+    "lpt_cached": ("lpt", {"cache_below": "true"}),  # once the cache of states entering layer k is warm
+    "p_tuning_mlp": ("p_tuning", {"encoder": "mlp", "prompt_length": str(PEER_LENGTH)}),  # the peer's setup
+}
 
 
 @dataclass(frozen=True)

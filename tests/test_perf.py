@@ -13,7 +13,7 @@ from methods import METHODS
 
 def test_perf_smoke_on_a_tiny_shape_gives_positive_complete_figures_for_every_row(tmp_path):
     methods = (*METHODS.names(), *PERF_VARIANTS, *PEERS)
-    config = PerfConfig(shape="bert-tiny", methods=methods, batch_size=4, seq_len=16, steps=2, warmup=1,
+    config = PerfConfig(shape="bert-tiny", methods=methods, batch_size=4, seq_len=32, steps=2, warmup=1,
                         device="cpu")
     results = run_perf(config)
     assert [result.method for result in results] == list(methods) and "lpt_cached" in methods
