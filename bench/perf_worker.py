@@ -10,6 +10,7 @@ import torch
 
 from bench.device import DeviceChoice, choose_device
 from bench.environment import library_versions
+from bench.errors import one_line
 from bench.flops import peak_flops, train_flops_per_sample
 from bench.measure import PeakMemory, Stopwatch
 from bench.models import ModelRef, load_config
@@ -138,9 +139,7 @@ def measure_in_child(request: PerfRequest, connection: Connection) -> None:
     try:
         result = measure(request)
     except Exception as failure:  # noqa: BLE001  (reported to the parent as a failed row)
-        message = str(failure).strip().splitlines()
-        error = f"{type(failure).__name__}: {message[0] if message else ''}"
         result = PerfResult(method=request.method, reference=PEER_OF.get(request.method, ""),
-                            status="failed", error=error)
+                            status="failed", error=one_line(failure))
     connection.send(result)
     connection.close()

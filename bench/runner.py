@@ -16,6 +16,7 @@ from tqdm.auto import tqdm
 
 from bench.device import DeviceChoice
 from bench.environment import library_versions
+from bench.errors import one_line
 from bench.measure import PeakMemory
 from bench.metrics import score
 from bench.models import ModelRef
@@ -109,7 +110,7 @@ def run_cell(cell: CellSpec, data: TaskData, device: DeviceChoice) -> CellResult
         status, error = "success", ""
     except Exception as failure:  # noqa: BLE001  (a failing cell must not stop the sweep)
         measured, status = {}, "failed"
-        error = _one_line(failure)
+        error = one_line(failure)
     finally:
         gc.collect()
         if device.device.type == "cuda":
@@ -147,11 +148,6 @@ def _measure_cell(cell: CellSpec, data: TaskData, device: DeviceChoice) -> dict:
         trainable_params=sum(p.numel() for p in parameters if p.requires_grad),
         total_params=sum(p.numel() for p in parameters), mlm_head=built.mlm_head,
     )
-
-
-def _one_line(failure: Exception) -> str:
-    lines = str(failure).strip().splitlines()
-    return f"{type(failure).__name__}: {lines[0] if lines else ''}"
 
 
 def _rate(samples: int, seconds: float) -> float | None:
