@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from bench.models import ModelRef
 from methods.encoding import TemplateEncoder
-from methods.mlm import PromptCollator, load_mlm_classifier
+from methods.mlm import PromptCollator, freeze_backbone_keep_head, load_mlm_classifier
 from methods.spec import BuiltMethod, MethodConfig, register_method
 from tasks.spec import TaskSpec
 
@@ -23,10 +23,7 @@ def build_hard_prompt(config: HardPromptConfig, *, model: ModelRef, task: TaskSp
     """PET-style hard prompt: template + verbalizer read out by the MLM head at [MASK]."""
     tokenizer, classifier, head_pretrained = load_mlm_classifier(model, task)
     if config.freeze_backbone:
-        classifier.encoder.requires_grad_(False)
-        classifier.head.requires_grad_(True)
-        # a tied decoder shares the word embeddings: keep it frozen with the backbone
-        classifier.encoder.get_input_embeddings().requires_grad_(False)
+        freeze_backbone_keep_head(classifier, train_head=True)
     encoder = TemplateEncoder(tokenizer, task.template, n_masks=classifier.verbalizer.n_masks,
                               max_length=max_length)
     return BuiltMethod(classifier, PromptCollator(task, encoder),
