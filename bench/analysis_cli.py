@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from bench.errors import BenchError
@@ -31,7 +32,7 @@ def add_check_arguments(parser: argparse.ArgumentParser) -> None:
 
 def command_check(args: argparse.Namespace) -> int:
     from bench.baselines import resolve_baseline
-    from bench.regression import Tolerances, check_against_baseline, read_results_csv
+    from bench.regression import Tolerances, check_against_baseline, library_differences, read_results_csv
     from bench.results import ResultsStore
     from reports.aggregate import cells_frame
 
@@ -40,7 +41,13 @@ def command_check(args: argparse.Namespace) -> int:
     if not records:
         raise BenchError(f"no results in {args.out}: run a sweep with --out {args.out} first")
     tolerances = Tolerances(args.accuracy_points, args.accuracy_sems, args.throughput, args.memory)
-    findings = check_against_baseline(cells_frame(records), baseline, tolerances)
+    current = cells_frame(records)
+    differences = library_differences(current, baseline)
+    if differences:
+        print(f"warning: the run and the baseline used different library versions "
+              f"({'; '.join(differences)}): differences may come from them, not from your change",
+              file=sys.stderr)
+    findings = check_against_baseline(current, baseline, tolerances)
     print(_findings_table(findings))
     regressed = sum(finding.verdict == "regressed" for finding in findings)
     print(f"{regressed} regressed, {sum(f.verdict == 'improved' for f in findings)} improved, "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 
 import torch
@@ -43,7 +44,33 @@ def build_peer(name: str, model: ModelRef, n_labels: int) -> nn.Module:
         return classifier
     from peft import get_peft_model
 
+    if name == "peer_prefix_tuning":
+        expose_past_key_values(classifier)
     return get_peft_model(classifier, _peft_config(name))
+
+
+def cache_argument(backbone: nn.Module) -> str:
+    """The name under which the backbone's forward takes past keys/values: `cache` from
+    transformers 5.24, `past_key_values` before."""
+    parameters = inspect.signature(backbone.forward).parameters
+    for name in ("cache", "past_key_values"):
+        if name in parameters:
+            return name
+    raise TypeError(f"{type(backbone).__name__}.forward takes neither cache nor past_key_values")
+
+
+def expose_past_key_values(classifier: nn.Module) -> None:
+    """peft (0.21) decides that a model supports prefix tuning by finding `past_key_values` in the
+    signature of its forward; from transformers 5.24 the backbone calls it `cache`. The classifier
+    gets a forward that takes `past_key_values` and hands it on under the backbone's own name."""
+    if "past_key_values" in inspect.signature(classifier.forward).parameters:
+        return
+    forward, name = classifier.forward, cache_argument(classifier.base_model)
+
+    def forward_taking_past_key_values(*args, past_key_values=None, **kwargs):
+        return forward(*args, **{name: past_key_values}, **kwargs)
+
+    classifier.forward = forward_taking_past_key_values
 
 
 def plain_train_step(model: nn.Module, device: DeviceChoice) -> Callable[[dict[str, torch.Tensor]], None]:

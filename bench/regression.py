@@ -11,7 +11,8 @@ from bench.errors import BenchError
 from reports.stats import summarize
 
 GROUP = ["task", "method", "model", "shots"]
-_NEEDED = [*GROUP, "status", "seed", "score", "train_samples_per_s", "peak_memory_bytes", "device"]
+_NEEDED = [*GROUP, "status", "seed", "score", "train_samples_per_s", "peak_memory_bytes", "device",
+           "versions"]
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,23 @@ def read_results_csv(path: Path) -> pd.DataFrame:
     if missing:
         raise BenchError(f"{path} lacks columns {missing}: pass a results.csv written by PETBench")
     return _successful(frame)
+
+
+GATED_LIBRARIES = ("torch", "transformers", "peft")
+
+
+def library_differences(current: pd.DataFrame, baseline: pd.DataFrame) -> list[str]:
+    """'transformers 5.23.0 -> 5.24.0' for each gated library whose versions differ between the
+    baseline and the run (versions columns hold "torch=2.13.0,transformers=...")."""
+
+    def versions(frame: pd.DataFrame, library: str) -> str:
+        found = {part.split("=", 1)[1] for text in frame["versions"].dropna()
+                 for part in str(text).split(",") if part.startswith(f"{library}=")}
+        return "/".join(sorted(found)) or "unknown"
+
+    pairs = [(library, versions(baseline, library), versions(current, library))
+             for library in GATED_LIBRARIES]
+    return [f"{library} {before} -> {now}" for library, before, now in pairs if before != now]
 
 
 def _successful(frame: pd.DataFrame) -> pd.DataFrame:

@@ -60,6 +60,9 @@ def measurement_table(groups: pd.DataFrame) -> str:
 
 def render_report(cells: pd.DataFrame, groups: pd.DataFrame) -> str:
     lines = ["# PETBench report", ""]
+    versions = sorted(set(cells["versions"])) if not cells.empty else []
+    if versions:
+        lines += [f"Versions: {'; '.join(versions)}", ""]
     if groups.empty:
         lines += ["No successful cells yet.", ""]
     for setting, part in ([] if groups.empty else groups.groupby(SETTING_KEYS, sort=False)):
@@ -81,7 +84,4 @@ def render_report(cells: pd.DataFrame, groups: pd.DataFrame) -> str:
         lines += ["## Failed cells", "",
                   tabulate(failed[["cell_id", "error"]].values.tolist(), headers=["cell", "error"],
                            tablefmt="github"), ""]
-    versions = sorted(set(cells["versions"])) if not cells.empty else []
-    if versions:
-        lines += [f"Versions: {'; '.join(versions)}", ""]
     return "\n".join(lines)

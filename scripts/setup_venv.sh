@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Creates .venv with the CPU build of torch (on disk here) and the project with its test extra.
+# Creates .venv with the CPU build of torch (on disk here) and the project with its test extra, at
+# the exact versions of constraints.txt (the lock; scripts/update_lock.sh re-resolves it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ ! -x .venv/bin/python ]; then
@@ -7,5 +8,5 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install -q --upgrade pip
 # torch first and pinned, so that no dependency pulls a multi-GB CUDA build
-.venv/bin/python -m pip install -q torch==2.13.0
-.venv/bin/python -m pip install -q -e ".[test]"
+.venv/bin/python -m pip install -q -c constraints.txt torch==2.13.0
+.venv/bin/python -m pip install -q -c constraints.txt -e ".[test]"

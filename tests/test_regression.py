@@ -9,10 +9,14 @@ from bench.regression import Tolerances, check_against_baseline
 SEEDS = (13, 21, 42)
 
 
-def results(scores_by_method: dict[str, tuple[float, ...]], *, speed=100.0, memory=1e9, device="H100"):
+VERSIONS = "torch=2.13.0,transformers=5.23.0,peft=0.21.2,datasets=5.2.0,petbench=0.1.0"
+
+
+def results(scores_by_method: dict[str, tuple[float, ...]], *, speed=100.0, memory=1e9, device="H100",
+            versions=VERSIONS):
     rows = [{"task": "sst2", "method": method, "model": "m", "shots": "100", "status": "success",
              "seed": seed, "score": score, "train_samples_per_s": speed, "peak_memory_bytes": memory,
-             "device": device}
+             "device": device, "versions": versions}
             for method, scores in scores_by_method.items()
             for seed, score in zip(SEEDS, scores, strict=True)]
     return pd.DataFrame(rows)
@@ -64,10 +68,21 @@ def test_check_command_exits_1_on_regression_and_0_otherwise(tmp_path, capsys, s
                                     model="m", seed=seed,
                                     shots=100, fewclue_split=None, zero_shot=False, metric="accuracy",
                                     score=score, train_samples_per_s=100.0, peak_memory_bytes=10**9,
-                                    device="H100"))
+                                    device="H100", versions=VERSIONS))
     assert main(["check", str(tmp_path / "run"), "--baseline", str(tmp_path / "base.csv")]) == expected_exit
-    out = capsys.readouterr().out
-    assert ("regressed" in out.splitlines()[2]) == (expected_exit == 1)
+    captured = capsys.readouterr()
+    assert ("regressed" in captured.out.splitlines()[2]) == (expected_exit == 1)
+    assert "warning" not in captured.err
+
+
+def test_check_warns_without_failing_when_library_versions_differ():
+    from bench.regression import library_differences
+
+    newer = results({"lpt": (0.80, 0.81, 0.79)}, versions=VERSIONS.replace("transformers=5.23.0",
+                                                                             "transformers=5.24.0"))
+    assert library_differences(newer, BASELINE) == ["transformers 5.23.0 -> 5.24.0"]
+    assert library_differences(BASELINE, BASELINE) == []
+    assert {f.verdict for f in check_against_baseline(newer, BASELINE, Tolerances())} <= {"ok", "missing"}
 
 
 def test_check_rejects_a_file_that_is_not_a_results_csv(tmp_path, capsys):
