@@ -1,4 +1,4 @@
-"""Method builders; importing this package registers every built-in method."""
+"""The built-in methods; importing this package registers them (as a user's plugin would)."""
 
 from methods import (  # noqa: F401  (registration side effects)
     full_ft,
@@ -11,6 +11,3 @@ from methods import (  # noqa: F401  (registration side effects)
     prefix_tuning,
     prompt_tuning,
 )
-from methods.spec import METHODS, BuiltMethod, MethodConfig, get_method, register_method
-
-__all__ = ["METHODS", "BuiltMethod", "MethodConfig", "get_method", "register_method"]

@@ -1,130 +1,152 @@
-"""Turns examples into token ids: plain sentence (pair) encoding and prompt templates."""
+"""Turns examples into token ids once, before training: plain sentence (pair) encoding and prompt
+templates. Templates are tokenised as one string, as the model saw text in pre-training, so that
+SentencePiece / BPE vocabularies (spaces folded into pieces) get the same pieces as in context."""
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 
-import torch
+from bench.core.encoded import EncodedExample
+from bench.core.errors import BenchError
+from bench.core.task import FIELD_REFERENCE, MASK_SLOT, Example
 
-from bench.errors import BenchError
-from tasks.loader import Example
-from tasks.spec import MASK_SLOT, TaskSpec
-
-
-def pad_batch(sequences: Sequence[Sequence[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Right-pads to the longest sequence of the batch: (input_ids, attention_mask)."""
-    width = max(len(sequence) for sequence in sequences)
-    input_ids = torch.full((len(sequences), width), pad_id, dtype=torch.long)
-    attention_mask = torch.zeros((len(sequences), width), dtype=torch.long)
-    for row, sequence in enumerate(sequences):
-        input_ids[row, : len(sequence)] = torch.tensor(sequence, dtype=torch.long)
-        attention_mask[row, : len(sequence)] = 1
-    return input_ids, attention_mask
+PROMPT_SLOT = "[P]"  # a soft-prompt position: its embedding is replaced by the method
 
 
-def labels_tensor(examples: Sequence[Example]) -> torch.Tensor:
-    return torch.tensor([example.label for example in examples], dtype=torch.long)
+def tokenizer_fingerprint(tokenizer) -> str:
+    """A hash of the tokenizer's full definition (vocabulary, normaliser, special tokens)."""
+    cached = getattr(tokenizer, "_petbench_fingerprint", None)
+    if cached is None:
+        backend = getattr(tokenizer, "backend_tokenizer", None)
+        text = backend.to_str() if backend is not None else repr(sorted(tokenizer.get_vocab().items()))
+        cached = hashlib.sha256(f"{type(tokenizer).__name__}:{text}".encode()).hexdigest()[:16]
+        tokenizer._petbench_fingerprint = cached
+    return cached
 
 
-@dataclass(frozen=True)
 class PlainEncoder:
     """[CLS] text_a [SEP] (text_b [SEP]) as the tokenizer builds it, truncated to max_length."""
 
-    tokenizer: object
-    max_length: int
+    def __init__(self, tokenizer, max_length: int) -> None:
+        self.tokenizer, self.max_length = tokenizer, max_length
+        self.pad_id = tokenizer.pad_token_id or 0
 
-    def __call__(self, examples: Sequence[Example]) -> dict[str, torch.Tensor]:
+    @property
+    def cache_key(self) -> str:
+        return f"plain:{tokenizer_fingerprint(self.tokenizer)}:{self.max_length}"
+
+    def encode(self, examples: Sequence[Example]) -> list[EncodedExample]:
         firsts = [example.texts[0] for example in examples]
         seconds = [example.texts[1] for example in examples] if len(examples[0].texts) > 1 else None
-        encoded = self.tokenizer(firsts, seconds, truncation=True, max_length=self.max_length,
-                                 padding=True, return_tensors="pt")
-        return {**encoded, "labels": labels_tensor(examples)}
+        encoded = self.tokenizer(firsts, seconds, truncation=True, max_length=self.max_length)
+        token_types = encoded.get("token_type_ids")
+        return [EncodedExample(tuple(ids), example.label,
+                               tuple(token_types[row]) if token_types is not None else None)
+                for row, (ids, example) in enumerate(zip(encoded["input_ids"], examples, strict=True))]
 
 
-def special_ids(tokenizer) -> tuple[int, int, int]:
-    """(start, end, pad) token ids: [CLS]/[SEP]/[PAD] for BERT, <s>/</s>/<pad> for RoBERTa."""
-    start = tokenizer.cls_token_id if tokenizer.cls_token_id is not None else tokenizer.bos_token_id
-    end = tokenizer.sep_token_id if tokenizer.sep_token_id is not None else tokenizer.eos_token_id
-    if start is None or end is None or tokenizer.mask_token_id is None:
-        raise BenchError("the tokenizer lacks [CLS]/[SEP]/[MASK] tokens: prompt methods need an "
-                         "encoder (BERT/RoBERTa-style) model")
-    return start, end, tokenizer.pad_token_id or 0
+def require_mask_token(tokenizer) -> None:
+    if tokenizer.mask_token is None or tokenizer.mask_token_id is None:
+        raise BenchError("the tokenizer has no mask token: prompt methods need a BERT/RoBERTa-style "
+                         "masked-LM vocabulary")
 
 
-def verbalizer_token_ids(tokenizer, words: Sequence[str], *, space_before: bool) -> list[list[int]]:
-    """Token ids of each label word as it would be spelt at the [MASK] slot."""
+def mask_context(template: str) -> str:
+    """The literal template text right before [MASK] (what precedes a label word)."""
+    before = template.split(MASK_SLOT)[0]
+    return FIELD_REFERENCE.split(before)[-1].replace(PROMPT_SLOT, "")
+
+
+def verbalizer_token_ids(tokenizer, words: Sequence[str], *, context: str) -> list[list[int]]:
+    """Token ids of each label word as the tokenizer spells it after `context` (the template text
+    before [MASK]): "It was great" gives BERT "great" and RoBERTa "Ġgreat"."""
     token_ids = []
     for word in words:
-        ids = tokenizer((" " + word) if space_before else word, add_special_tokens=False)["input_ids"]
+        encoded = tokenizer(context + word, add_special_tokens=False, return_offsets_mapping=True)
+        start = len(context)
+        inside = [i for i, (s, e) in zip(encoded["input_ids"], encoded["offset_mapping"], strict=True)
+                  if s >= start and e > s]
+        overlapping = [i for i, (s, e) in zip(encoded["input_ids"], encoded["offset_mapping"], strict=True)
+                       if e > start and e > s]
+        ids = inside or overlapping
         if not ids:
             raise BenchError(f"label word {word!r} tokenises to nothing; change the verbalizer")
         token_ids.append(ids)
     return token_ids
 
 
-PROMPT_SLOT = "[P]"  # a soft-prompt position: its embedding is replaced by the method
-
-
-@dataclass(frozen=True)
-class EncodedPrompt:
-    input_ids: list[int]
-    mask_positions: list[int]
-    prompt_positions: list[int]
-
-
 class TemplateEncoder:
     """Fills a task template; the [MASK] slot becomes n_masks mask tokens and each [P] one
-    soft-prompt position. Positions come from the template's structure, never from searching
-    ids, so text that happens to contain a mask token cannot shift them.
+    soft-prompt position (holding the mask token). Positions come from where the slots sit in the
+    filled string (token offsets), never from searching ids, so text that happens to contain a mask
+    token cannot shift them.
 
-    Literal text is never truncated: the text fields are cut, longest first, to fit max_length.
+    Literal template text is never truncated: the text fields are cut, longest first, to fit.
     """
 
-    def __init__(self, tokenizer, template: str, *, n_masks: int, max_length: int) -> None:
-        self.tokenizer = tokenizer
-        self.start_id, self.end_id, self.pad_id = special_ids(tokenizer)
-        self.n_masks = n_masks
-        self.max_length = max_length
-        # a [P] position holds the mask token too: BERT-style models have no better neutral id
-        slots = {MASK_SLOT: ("mask", [tokenizer.mask_token_id] * n_masks),
-                 PROMPT_SLOT: ("prompt", [tokenizer.mask_token_id])}
-        pattern = "(" + "|".join([r"\{\w+\}"] + [re.escape(name) for name in slots]) + ")"
-        self.parts: list[tuple[str, object]] = []  # (kind, ids) or ("field", index)
-        fields: list[str] = []
-        for piece in re.split(pattern, template):
-            if not piece:
-                continue
-            if piece in slots:
-                self.parts.append(slots[piece])
-            elif piece.startswith("{") and piece.endswith("}"):
-                fields.append(piece[1:-1])
-                self.parts.append(("field", len(fields) - 1))
-            else:
-                self.parts.append(("ids", tokenizer(piece, add_special_tokens=False)["input_ids"]))
-        self.field_order = fields
-        fixed = 2 + sum(len(ids) for kind, ids in self.parts if kind != "field")
+    def __init__(self, tokenizer, template: str, text_fields: Sequence[str], *, n_masks: int,
+                 max_length: int) -> None:
+        require_mask_token(tokenizer)
+        self.tokenizer, self.template, self.text_fields = tokenizer, template, tuple(text_fields)
+        self.n_masks, self.max_length = n_masks, max_length
+        self.pad_id = tokenizer.pad_token_id or 0
+        pattern = "(" + "|".join([r"\{[\w.]+\}", re.escape(MASK_SLOT), re.escape(PROMPT_SLOT)]) + ")"
+        self.parts = [piece for piece in re.split(pattern, template) if piece]
+        empty = self._assemble({name: "" for name in self.text_fields})
+        fixed = len(self.tokenizer(empty[0])["input_ids"])
         if fixed >= max_length:
             raise BenchError(f"template needs {fixed} tokens, max_length is {max_length}: raise "
                              f"--max-length or shorten the template")
-        self.field_budget = max_length - fixed
 
-    def encode(self, texts_by_field: dict[str, str]) -> EncodedPrompt:
-        field_ids = [self.tokenizer(texts_by_field[name], add_special_tokens=False)["input_ids"]
-                     for name in self.field_order]
-        while sum(len(ids) for ids in field_ids) > self.field_budget:
-            max(field_ids, key=len).pop()
-        ids = [self.start_id]
-        positions: dict[str, list[int]] = {"mask": [], "prompt": []}
-        for kind, value in self.parts:
-            piece = field_ids[value] if kind == "field" else value
-            if kind in positions:
-                positions[kind].extend(range(len(ids), len(ids) + len(piece)))
-            ids.extend(piece)
-        ids.append(self.end_id)
-        return EncodedPrompt(ids, positions["mask"], positions["prompt"])
+    @property
+    def cache_key(self) -> str:
+        return (f"template:{tokenizer_fingerprint(self.tokenizer)}:{self.template}:{self.text_fields}:"
+                f"{self.n_masks}:{self.max_length}")
 
+    def _assemble(self, texts: dict[str, str]) -> tuple[str, list[tuple[str, int, int]]]:
+        """The filled string, and the (kind, start, end) character span of every mask / prompt slot."""
+        mask = self.tokenizer.mask_token
+        string, slots = "", []
+        for piece in self.parts:
+            match = FIELD_REFERENCE.fullmatch(piece)
+            if match:
+                string += texts[match.group(1)]
+            elif piece in (MASK_SLOT, PROMPT_SLOT):
+                kind = "mask" if piece == MASK_SLOT else "prompt"
+                for _ in range(self.n_masks if kind == "mask" else 1):
+                    slots.append((kind, len(string), len(string) + len(mask)))
+                    string += mask
+            else:
+                string += piece
+        return string, slots
 
-def texts_by_field(task: TaskSpec, example: Example) -> dict[str, str]:
-    return dict(zip(task.text_fields, example.texts, strict=True))
+    def encode(self, examples: Sequence[Example]) -> list[EncodedExample]:
+        return [self._encode(dict(zip(self.text_fields, example.texts, strict=True)), example.label)
+                for example in examples]
+
+    def _encode(self, texts: dict[str, str], label: int) -> EncodedExample:
+        while True:
+            string, slots = self._assemble(texts)
+            encoded = self.tokenizer(string, return_offsets_mapping=True)
+            excess = len(encoded["input_ids"]) - self.max_length
+            if excess <= 0:
+                break
+            longest = max(self.text_fields, key=lambda name: len(texts[name]))
+            texts = {**texts, longest: self._cut(texts[longest], excess)}
+        ends = [end for _, end in encoded["offset_mapping"]]
+        positions = {"mask": [], "prompt": []}
+        for kind, _, end in slots:
+            positions[kind].append(ends.index(end))
+        # one segment: token types would all be 0, the models' default
+        return EncodedExample(tuple(encoded["input_ids"]), label, None, tuple(positions["mask"]),
+                              tuple(positions["prompt"]))
+
+    def _cut(self, text: str, tokens: int) -> str:
+        """The text without its last `tokens` tokens (at least one character shorter)."""
+        encoded = self.tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
+        offsets = encoded["offset_mapping"]
+        keep = max(0, len(offsets) - tokens)
+        cut = offsets[keep - 1][1] if keep else 0
+        return text[: min(cut, len(text) - 1)]

@@ -1,23 +1,23 @@
-"""Full fine-tuning: a sequence-classification head on [CLS], every parameter trains."""
+"""Full fine-tuning: every parameter trains, a linear classifier reads the pooled encoder."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bench.models import ModelRef, load_sequence_classifier, load_tokenizer
-from methods.encoding import PlainEncoder
-from methods.spec import BuiltMethod, LogitsOf, MethodConfig, register_method
-from tasks.spec import TaskSpec
+from bench.core.method import BuiltMethod, learning_rate_knob, register_method
+from bench.core.models import ModelRef
+from bench.core.task import TaskSpec
+from methods.heads import EncoderClassifier, PooledConfig, load_pooled_parts
 
 
 @dataclass(frozen=True)
-class FullFTConfig(MethodConfig):
-    learning_rate: float = 1e-4
+class FullFTConfig(PooledConfig):
+    learning_rate: float = learning_rate_knob(1e-4)
 
 
-@register_method("full_ft", config=FullFTConfig)
-def build_full_ft(config: FullFTConfig, *, model: ModelRef, task: TaskSpec,
-                  max_length: int) -> BuiltMethod:
-    """Full fine-tuning of AutoModelForSequenceClassification."""
-    classifier = load_sequence_classifier(model, task.n_labels)
-    return BuiltMethod(LogitsOf(classifier), PlainEncoder(load_tokenizer(model), max_length))
+@register_method("full_ft", config=FullFTConfig, peer="peer_full_ft")
+def build_full_ft(config: FullFTConfig, *, model: ModelRef, task: TaskSpec, max_length: int) -> BuiltMethod:
+    """Full fine-tuning of the encoder and a linear classifier on its pooled states."""
+    parts = load_pooled_parts(model, task, pooling=config.pooling, max_length=max_length)
+    return BuiltMethod(EncoderClassifier(parts.encoder, parts.head), parts.input_encoder,
+                       pooling=parts.describe())

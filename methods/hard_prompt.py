@@ -4,27 +4,27 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bench.models import ModelRef
+from bench.core.knobs import knob
+from bench.core.method import BuiltMethod, MethodConfig, learning_rate_knob, register_method
+from bench.core.models import ModelRef
+from bench.core.task import TaskSpec
 from methods.encoding import TemplateEncoder
-from methods.mlm import PromptCollator, freeze_backbone_keep_head, load_mlm_classifier
-from methods.spec import BuiltMethod, MethodConfig, register_method
-from tasks.spec import TaskSpec
+from methods.mlm import freeze_backbone_keep_head, load_mlm_classifier
 
 
 @dataclass(frozen=True)
 class HardPromptConfig(MethodConfig):
-    learning_rate: float = 1e-4
-    freeze_backbone: bool = False  # True: only the MLM head trains
+    learning_rate: float = learning_rate_knob(1e-4)
+    freeze_backbone: bool = knob(False, "train the MLM head only")
 
 
 @register_method("hard_prompt", config=HardPromptConfig)
 def build_hard_prompt(config: HardPromptConfig, *, model: ModelRef, task: TaskSpec,
                       max_length: int) -> BuiltMethod:
     """PET-style hard prompt: template + verbalizer read out by the MLM head at [MASK]."""
-    tokenizer, classifier, head_pretrained = load_mlm_classifier(model, task)
+    tokenizer, classifier, head = load_mlm_classifier(model, task)
     if config.freeze_backbone:
         freeze_backbone_keep_head(classifier, train_head=True)
-    encoder = TemplateEncoder(tokenizer, task.template, n_masks=classifier.verbalizer.n_masks,
-                              max_length=max_length)
-    return BuiltMethod(classifier, PromptCollator(task, encoder),
-                       mlm_head="pretrained" if head_pretrained else "new")
+    encoder = TemplateEncoder(tokenizer, task.template, task.text_fields,
+                              n_masks=classifier.verbalizer.n_masks, max_length=max_length)
+    return BuiltMethod(classifier, encoder, mlm_head=head)

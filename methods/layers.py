@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from bench.errors import BenchError
+from bench.core.errors import BenchError
 
 
 class EncoderStack(nn.Module):
@@ -21,10 +21,11 @@ class EncoderStack(nn.Module):
         self.n_layers = len(layers)
         self.width = encoder.config.hidden_size
 
-    def embed(self, input_ids: torch.Tensor | None = None,
-              inputs_embeds: torch.Tensor | None = None) -> torch.Tensor:
+    def embed(self, input_ids: torch.Tensor | None = None, inputs_embeds: torch.Tensor | None = None,
+              token_type_ids: torch.Tensor | None = None) -> torch.Tensor:
         """Embedding-layer output (positions, token types, LayerNorm) for ids or word vectors."""
-        return self.encoder.embeddings(input_ids=input_ids, inputs_embeds=inputs_embeds)
+        return self.encoder.embeddings(input_ids=input_ids, inputs_embeds=inputs_embeds,
+                                       token_type_ids=token_type_ids)
 
     def hidden_states(self, hidden: torch.Tensor, attention_mask: torch.Tensor, *,
                       up_to: int) -> list[torch.Tensor]:

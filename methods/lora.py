@@ -4,27 +4,29 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bench.models import ModelRef
+from bench.core.knobs import knob
+from bench.core.method import BuiltMethod, learning_rate_knob, register_method
+from bench.core.models import ModelRef
+from bench.core.task import TaskSpec
+from methods.heads import PooledConfig
 from methods.peft_adapter import build_peft_classifier
-from methods.spec import BuiltMethod, MethodConfig, register_method
-from tasks.spec import TaskSpec
 
 
 @dataclass(frozen=True)
-class LoraMethodConfig(MethodConfig):
-    learning_rate: float = 2e-3
-    rank: int = 8
-    alpha: int = 16
-    dropout: float = 0.1
-    target_modules: tuple[str, ...] = ("query", "value")
+class LoraMethodConfig(PooledConfig):
+    learning_rate: float = learning_rate_knob(2e-3)
+    rank: int = knob(8, "rank r of the low-rank update B @ A", at_least=1)
+    alpha: int = knob(16, "scaling alpha (the update is scaled by alpha / r)", at_least=1)
+    dropout: float = knob(0.1, "dropout on the LoRA input", at_least=0, at_most=0.99)
+    target_modules: tuple[str, ...] = knob(("query", "value"), "names of the projections that get an update")
 
 
-@register_method("lora", config=LoraMethodConfig)
+@register_method("lora", config=LoraMethodConfig, peer="peer_lora")
 def build_lora(config: LoraMethodConfig, *, model: ModelRef, task: TaskSpec, max_length: int) -> BuiltMethod:
     """LoRA on the query/value projections (peft), backbone frozen, classifier head trains."""
     from peft import LoraConfig, TaskType
 
-    peft_config = LoraConfig(task_type=TaskType.SEQ_CLS, r=config.rank, lora_alpha=config.alpha,
+    peft_config = LoraConfig(task_type=TaskType.FEATURE_EXTRACTION, r=config.rank, lora_alpha=config.alpha,
                              lora_dropout=config.dropout, target_modules=list(config.target_modules))
     return build_peft_classifier(peft_config, model=model, task=task, max_length=max_length,
-                                 trains=("lora_A", "lora_B"))
+                                 pooling=config.pooling, trains=("lora_A", "lora_B"))

@@ -5,41 +5,52 @@ without autograd, which is where LPT's speed and memory advantage comes from."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 
 import torch
 from torch import nn
 from torch.nn import functional
 
-from bench.models import ModelRef
-from methods.encoding import PlainEncoder, TemplateEncoder
+from bench.core.errors import BenchError
+from bench.core.knobs import knob
+from bench.core.method import (
+    BuiltMethod,
+    HeadOrigin,
+    MlmHead,
+    PerfVariant,
+    learning_rate_knob,
+    register_method,
+)
+from bench.core.models import ModelRef
+from bench.core.task import TaskSpec
+from methods.encoding import TemplateEncoder
+from methods.heads import PooledConfig, load_pooled_parts
 from methods.layers import EncoderStack
-from methods.mlm import MaskedLMClassifier, PromptCollator, freeze_backbone_keep_head, load_mlm_classifier
-from methods.spec import BuiltMethod, MethodConfig, register_method
-from tasks.spec import TaskSpec
+from methods.mlm import MaskedLMClassifier, freeze_backbone_keep_head, load_mlm_classifier
 
-GENERATORS = ("npg", "mppg", "appg")
-HEADS = ("cls", "mask")
+
+class Generator(StrEnum):
+    NPG = "npg"  # naive: masked mean -> bottleneck MLP -> L vectors
+    MPPG = "mppg"  # adaptive max pooling to L positions, then the MLP per position
+    APPG = "appg"  # adaptive average pooling to L positions, then the MLP per position
+
+
+class LPTHead(StrEnum):
+    CLS = "cls"  # a linear classifier on the pooled final states (the pooling knob)
+    MASK = "mask"  # the MLM head's label-word scores at the template's [MASK]
 
 
 @dataclass(frozen=True)
-class LPTConfig(MethodConfig):
-    learning_rate: float = 5e-3
-    prompt_length: int = 10
-    layer: int = -1  # insertion layer k (0-based); -1: the middle layer, num_layers // 2
-    generator: str = "npg"
-    bottleneck: int = 64
-    head: str = "cls"
-    dropout: float = 0.1
-    cache_below: bool = False  # keep each training example's states entering layer k after first use
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        if self.generator not in GENERATORS:
-            raise ValueError(f"generator must be one of {GENERATORS}, got {self.generator!r}")
-        if self.head not in HEADS:
-            raise ValueError(f"head must be one of {HEADS}, got {self.head!r}")
-        if self.prompt_length < 1 or self.bottleneck < 1:
-            raise ValueError("prompt_length and bottleneck must be at least 1")
+class LPTConfig(PooledConfig):
+    learning_rate: float = learning_rate_knob(5e-3)
+    prompt_length: int = knob(10, "prompt vectors generated per instance", at_least=1)
+    layer: int = knob(-1, "insertion layer k (0-based); -1: the middle layer, num_layers // 2", at_least=-1)
+    generator: Generator = knob(Generator.NPG, "how the prompt is generated from the states entering layer k")
+    bottleneck: int = knob(64, "bottleneck width of the prompt generator", at_least=1)
+    head: LPTHead = knob(LPTHead.CLS, "cls: linear classifier on pooled states; mask: MLM head + verbalizer")
+    dropout: float = knob(0.1, "dropout before the linear classifier", at_least=0, at_most=0.99)
+    cache_below: bool = knob(False, "keep each example's states entering layer k after their first use "
+                                    "(exact: the layers below k are frozen and run without dropout)")
 
 
 class PromptGenerator(nn.Module):
@@ -50,35 +61,23 @@ class PromptGenerator(nn.Module):
     bottleneck MLP on each position.
     """
 
-    def __init__(self, kind: str, *, width: int, length: int, bottleneck: int) -> None:
+    def __init__(self, kind: Generator, *, width: int, length: int, bottleneck: int) -> None:
         super().__init__()
         self.kind, self.length = kind, length
         self.down = nn.Linear(width, bottleneck)
-        self.up = nn.Linear(bottleneck, width * length if kind == "npg" else width)
+        self.up = nn.Linear(bottleneck, width * length if kind == Generator.NPG else width)
 
     def forward(self, hidden: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         valid = attention_mask.unsqueeze(-1).to(hidden.dtype)
-        if self.kind == "npg":
+        if self.kind == Generator.NPG:
             pooled = (hidden * valid).sum(1) / valid.sum(1).clamp(min=1)
             return self.up(torch.tanh(self.down(pooled))).view(hidden.shape[0], self.length, -1)
-        if self.kind == "mppg":
+        if self.kind == Generator.MPPG:
             filled = hidden.masked_fill(valid == 0, torch.finfo(hidden.dtype).min)
             pooled = functional.adaptive_max_pool1d(filled.transpose(1, 2), self.length)
         else:
             pooled = functional.adaptive_avg_pool1d((hidden * valid).transpose(1, 2), self.length)
         return self.up(torch.tanh(self.down(pooled.transpose(1, 2))))
-
-
-class ClsHead(nn.Module):
-    """A linear classifier on the final [CLS] state."""
-
-    def __init__(self, width: int, n_labels: int, dropout: float) -> None:
-        super().__init__()
-        self.dropout = nn.Dropout(dropout)
-        self.linear = nn.Linear(width, n_labels)
-
-    def forward(self, hidden: torch.Tensor, mask_positions: torch.Tensor | None) -> torch.Tensor:
-        return self.linear(self.dropout(hidden[:, 0]))
 
 
 class VerbalizerHead(nn.Module):
@@ -88,22 +87,17 @@ class VerbalizerHead(nn.Module):
         super().__init__()
         self.mlm = mlm
 
-    def forward(self, hidden: torch.Tensor, mask_positions: torch.Tensor | None) -> torch.Tensor:
+    def forward(self, hidden: torch.Tensor, attention_mask: torch.Tensor,
+                mask_positions: torch.Tensor | None = None) -> torch.Tensor:
         return self.mlm.score_hidden(hidden, mask_positions)
 
 
 class LatePromptModel(nn.Module):
-    def __init__(self, stack: EncoderStack, generator: PromptGenerator, head: ClsHead | VerbalizerHead, *,
+    def __init__(self, stack: EncoderStack, generator: PromptGenerator, head: nn.Module, *,
                  layer: int) -> None:
         super().__init__()
         self.stack, self.generator, self.head, self.layer = stack, generator, head, layer
-        self.first_grad_layer = layer  # for FLOP counting: no gradient flows below it
         self.cache: dict[tuple[int, ...], torch.Tensor] | None = None
-
-    @property
-    def first_forward_layer(self) -> int:
-        """For FLOP counting: once the cache holds a batch, training runs only layers k.. ."""
-        return self.layer if self.cache else 0
 
     def train(self, mode: bool = True) -> LatePromptModel:
         """The frozen layers below k always run as in evaluation (no dropout): they are a fixed
@@ -115,18 +109,22 @@ class LatePromptModel(nn.Module):
         return self
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor,
-                mask_positions: torch.Tensor | None = None, **unused: torch.Tensor) -> torch.Tensor:
-        if self.cache is not None and self.training:
-            hidden = self._cached_layer_input(input_ids, attention_mask)
+                mask_positions: torch.Tensor | None = None, token_type_ids: torch.Tensor | None = None,
+                **unused: torch.Tensor) -> torch.Tensor:
+        if self.cache is not None:
+            hidden = self._cached_layer_input(input_ids, attention_mask, token_type_ids)
         else:
-            hidden = self._layer_input(input_ids, attention_mask)
+            hidden = self._layer_input(input_ids, attention_mask, token_type_ids)
         return self.from_layer_input(hidden, attention_mask, mask_positions)
 
-    def _layer_input(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+    def _layer_input(self, input_ids: torch.Tensor, attention_mask: torch.Tensor,
+                     token_type_ids: torch.Tensor | None) -> torch.Tensor:
         with torch.no_grad():  # layers below k: no graph is kept
-            return self.stack.run(self.stack.embed(input_ids), attention_mask, stop=self.layer)
+            embedded = self.stack.embed(input_ids, token_type_ids=token_type_ids)
+            return self.stack.run(embedded, attention_mask, stop=self.layer)
 
-    def _cached_layer_input(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+    def _cached_layer_input(self, input_ids: torch.Tensor, attention_mask: torch.Tensor,
+                            token_type_ids: torch.Tensor | None) -> torch.Tensor:
         """Rows seen before come from the cache; a batch with any new row is computed and stored."""
         lengths = attention_mask.sum(dim=1).tolist()
         keys = [tuple(row[:length]) for row, length in zip(input_ids.tolist(), lengths, strict=True)]
@@ -136,49 +134,59 @@ class LatePromptModel(nn.Module):
             for row, key in enumerate(keys):
                 hidden[row, : len(key)] = self.cache[key]
             return hidden
-        hidden = self._layer_input(input_ids, attention_mask)
+        hidden = self._layer_input(input_ids, attention_mask, token_type_ids)
         for row, key in enumerate(keys):
             self.cache[key] = hidden[row, : len(key)].clone()
         return hidden
 
     def from_layer_input(self, hidden: torch.Tensor, attention_mask: torch.Tensor,
                          mask_positions: torch.Tensor | None) -> torch.Tensor:
-        """Generate and insert the prompt after [CLS], run layers k.. and apply the head."""
+        """Generate and insert the prompt after [CLS], run layers k.., drop the prompt positions
+        again and apply the head to the states of the input's own tokens."""
         prompt = self.generator(hidden, attention_mask)
         length = prompt.shape[1]
         hidden = torch.cat([hidden[:, :1], prompt.to(hidden.dtype), hidden[:, 1:]], dim=1)
-        attention_mask = torch.cat([attention_mask[:, :1], attention_mask.new_ones(len(hidden), length),
-                                    attention_mask[:, 1:]], dim=1)
-        hidden = self.stack.run(hidden, attention_mask, start=self.layer)
-        return self.head(hidden, None if mask_positions is None else mask_positions + length)
+        extended = torch.cat([attention_mask[:, :1], attention_mask.new_ones(len(hidden), length),
+                              attention_mask[:, 1:]], dim=1)
+        hidden = self.stack.run(hidden, extended, start=self.layer)
+        hidden = torch.cat([hidden[:, :1], hidden[:, 1 + length:]], dim=1)
+        return self.head(hidden, attention_mask, mask_positions)
 
 
 def insertion_layer(config: LPTConfig, n_layers: int) -> int:
     layer = n_layers // 2 if config.layer == -1 else config.layer
     if not 0 <= layer < n_layers:
-        raise ValueError(f"layer {config.layer} is outside 0..{n_layers - 1}")
+        raise BenchError(f"lpt.layer={config.layer} is outside 0..{n_layers - 1} for this model")
     return layer
 
 
-@register_method("lpt", config=LPTConfig)
+@register_method("lpt", config=LPTConfig, perf_variants={
+    "lpt_cached": PerfVariant((("cache_below", "true"),),
+                              description="LPT once its cache of the states entering layer k is warm")})
 def build_lpt(config: LPTConfig, *, model: ModelRef, task: TaskSpec, max_length: int) -> BuiltMethod:
     """Late Prompt Tuning: instance-aware prompt from layer k-1 inserted at layer k, frozen backbone."""
-    tokenizer, mlm, head_pretrained = load_mlm_classifier(model, task)
-    freeze_backbone_keep_head(mlm, train_head=config.head == "mask" and not head_pretrained)
-    stack = EncoderStack(mlm.encoder)
+    if config.head == LPTHead.MASK:
+        tokenizer, mlm, mlm_head = load_mlm_classifier(model, task)
+        freeze_backbone_keep_head(mlm, train_head=mlm_head.origin == HeadOrigin.NEW)
+        encoder, head = mlm.encoder, VerbalizerHead(mlm)
+        inputs = TemplateEncoder(tokenizer, task.template, task.text_fields, n_masks=mlm.verbalizer.n_masks,
+                                 max_length=max_length)
+        new_head = mlm_head.origin == HeadOrigin.NEW
+        trains, pooling = ("generator.", *(("head.mlm.head.",) if new_head else ())), ""
+    else:
+        parts = load_pooled_parts(model, task, pooling=config.pooling, max_length=max_length,
+                                  dropout=config.dropout)
+        parts.encoder.requires_grad_(False)
+        if parts.head.pooler is not None:
+            parts.head.pooler.requires_grad_(False)
+        encoder, head, inputs, mlm_head = parts.encoder, parts.head, parts.input_encoder, MlmHead()
+        trains, pooling = ("generator.", "head.linear."), parts.describe()
+    stack = EncoderStack(encoder)
+    layer = insertion_layer(config, stack.n_layers)
     generator = PromptGenerator(config.generator, width=stack.width, length=config.prompt_length,
                                 bottleneck=config.bottleneck)
-    if config.head == "mask":
-        head = VerbalizerHead(mlm)
-        template = TemplateEncoder(tokenizer, task.template, n_masks=mlm.verbalizer.n_masks,
-                                   max_length=max_length)
-        collate = PromptCollator(task, template)
-        trains = ("generator.", *(() if head_pretrained else ("head.mlm.head.",)))
-        mlm_head = "pretrained" if head_pretrained else "new"
-    else:
-        head = ClsHead(stack.width, task.n_labels, config.dropout)
-        collate, trains, mlm_head = PlainEncoder(tokenizer, max_length), ("generator.", "head."), "none"
-    late_prompt = LatePromptModel(stack, generator, head, layer=insertion_layer(config, stack.n_layers))
+    late_prompt = LatePromptModel(stack, generator, head, layer=layer)
     if config.cache_below:
         late_prompt.cache = {}
-    return BuiltMethod(late_prompt, collate, trains=trains, mlm_head=mlm_head)
+    return BuiltMethod(late_prompt, inputs, trains=trains, mlm_head=mlm_head, pooling=pooling,
+                       first_grad_layer=layer, cached_layers=layer if config.cache_below else 0)

@@ -8,11 +8,12 @@ import torch
 from torch import nn
 from torch.nn import functional
 
-from bench.errors import BenchError
-from bench.models import ModelRef, load_masked_lm, load_tokenizer
-from methods.encoding import TemplateEncoder, labels_tensor, pad_batch, texts_by_field, verbalizer_token_ids
-from tasks.loader import Example
-from tasks.spec import MASK_SLOT, TaskSpec
+from bench.core.errors import BenchError
+from bench.core.loading import load_masked_lm, load_tokenizer
+from bench.core.method import MlmHead
+from bench.core.models import ModelRef
+from bench.core.task import TaskSpec
+from methods.encoding import mask_context, require_mask_token, verbalizer_token_ids
 
 
 def split_masked_lm(model: nn.Module) -> tuple[nn.Module, nn.Module]:
@@ -68,24 +69,6 @@ class MaskedLMClassifier(nn.Module):
         return self.score_hidden(hidden, mask_positions)
 
 
-class PromptCollator:
-    """Examples -> padded template encodings, mask positions and labels."""
-
-    def __init__(self, task: TaskSpec, encoder: TemplateEncoder) -> None:
-        self.task = task
-        self.encoder = encoder
-
-    def __call__(self, examples: Sequence[Example]) -> dict[str, torch.Tensor]:
-        encoded = [self.encoder.encode(texts_by_field(self.task, example)) for example in examples]
-        input_ids, attention_mask = pad_batch([item.input_ids for item in encoded], self.encoder.pad_id)
-        batch = {"input_ids": input_ids, "attention_mask": attention_mask,
-                 "mask_positions": torch.tensor([item.mask_positions for item in encoded]),
-                 "labels": labels_tensor(examples)}
-        if encoded[0].prompt_positions:
-            batch["prompt_positions"] = torch.tensor([item.prompt_positions for item in encoded])
-        return batch
-
-
 def freeze_backbone_keep_head(classifier: MaskedLMClassifier, *, train_head: bool) -> None:
     """Freeze the encoder; the MLM head trains only if asked (a tied decoder stays frozen)."""
     classifier.encoder.requires_grad_(False)
@@ -93,15 +76,13 @@ def freeze_backbone_keep_head(classifier: MaskedLMClassifier, *, train_head: boo
     classifier.encoder.get_input_embeddings().requires_grad_(False)
 
 
-def space_before_mask(template: str) -> bool:
-    """Whether the label word follows a space, which BPE vocabularies spell differently."""
-    return template.split(MASK_SLOT)[0].endswith(" ")
-
-
-def load_mlm_classifier(model: ModelRef, task: TaskSpec) -> tuple[object, MaskedLMClassifier, bool]:
-    """(tokenizer, MLM classifier over the task's verbalizer, whether the head came pretrained)."""
+def load_mlm_classifier(model: ModelRef, task: TaskSpec, *,
+                        template: str | None = None) -> tuple[object, MaskedLMClassifier, MlmHead]:
+    """(tokenizer, MLM classifier over the task's verbalizer, where its head came from); label words
+    are spelt as they follow the template text before [MASK]."""
     tokenizer = load_tokenizer(model)
-    masked_lm, head_pretrained = load_masked_lm(model)
-    token_ids = verbalizer_token_ids(tokenizer, task.verbalizer,
-                                     space_before=space_before_mask(task.template))
-    return tokenizer, MaskedLMClassifier(masked_lm, token_ids), head_pretrained
+    require_mask_token(tokenizer)
+    masked_lm, head = load_masked_lm(model)
+    context = mask_context(template or task.template)
+    token_ids = verbalizer_token_ids(tokenizer, task.verbalizer, context=context)
+    return tokenizer, MaskedLMClassifier(masked_lm, token_ids), head

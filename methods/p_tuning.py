@@ -4,32 +4,41 @@ prediction by the MLM head at [MASK] through the task's verbalizer."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 
 import torch
 from torch import nn
 
-from bench.models import ModelRef
+from bench.core.knobs import knob
+from bench.core.method import (
+    BuiltMethod,
+    HeadOrigin,
+    MethodConfig,
+    PerfVariant,
+    epochs_knob,
+    learning_rate_knob,
+    register_method,
+)
+from bench.core.models import ModelRef
+from bench.core.task import TaskSpec
 from methods.encoding import TemplateEncoder
-from methods.mlm import MaskedLMClassifier, PromptCollator, freeze_backbone_keep_head, load_mlm_classifier
-from methods.soft_prompt import PROMPT_ENCODERS, PromptEncoder, place_prompts, template_with_prompts
-from methods.spec import BuiltMethod, MethodConfig, register_method
-from tasks.spec import TaskSpec
+from methods.mlm import MaskedLMClassifier, freeze_backbone_keep_head, load_mlm_classifier
+from methods.soft_prompt import PromptEncoder, place_prompts, template_with_prompts
+
+
+class PromptEncoderKind(StrEnum):
+    LSTM = "lstm"  # bidirectional 2-layer LSTM then a 2-layer MLP (the paper's encoder)
+    MLP = "mlp"  # the 2-layer MLP alone (peft's PromptEncoder default)
 
 
 @dataclass(frozen=True)
 class PTuningConfig(MethodConfig):
-    learning_rate: float = 5e-3
-    epochs: int = 30  # a frozen backbone learns slowly from 100 examples (see docs/results)
-    prompt_length: int = 8  # split evenly: before the input, and right before [MASK]
-    encoder: str = "lstm"
-    freeze_backbone: bool = True
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        if self.encoder not in PROMPT_ENCODERS[:2]:
-            raise ValueError(f"encoder must be lstm or mlp, got {self.encoder!r}")
-        if self.prompt_length < 1:
-            raise ValueError("prompt_length must be at least 1")
+    learning_rate: float = learning_rate_knob(5e-3)
+    epochs: int = epochs_knob(30)  # a frozen backbone learns slowly from 100 examples (docs/results)
+    prompt_length: int = knob(8, "pseudo tokens, split evenly: before the input and right before [MASK]",
+                              at_least=1)
+    encoder: PromptEncoderKind = knob(PromptEncoderKind.LSTM, "the prompt encoder")
+    freeze_backbone: bool = knob(True, "train only the prompt encoder (and a new MLM head)")
 
 
 class PTuningModel(nn.Module):
@@ -47,22 +56,23 @@ class PTuningModel(nn.Module):
         return self.classifier.score_hidden(hidden, mask_positions)
 
 
-@register_method("p_tuning", config=PTuningConfig)
+@register_method("p_tuning", config=PTuningConfig, peer="peer_p_tuning", perf_variants={
+    "p_tuning_mlp": PerfVariant((("encoder", "mlp"), ("prompt_length", "20")), peer="peer_p_tuning",
+                                description="p_tuning in its peer's setup: MLP encoder, 20 pseudo tokens")})
 def build_p_tuning(config: PTuningConfig, *, model: ModelRef, task: TaskSpec, max_length: int) -> BuiltMethod:
     """P-tuning: LSTM/MLP-encoded pseudo tokens around the input, MLM head + verbalizer."""
-    tokenizer, classifier, head_pretrained = load_mlm_classifier(model, task)
-    # a newly initialised head is random: it must train or the verbalizer reads noise
-    train_head = not head_pretrained or not config.freeze_backbone
-    if config.freeze_backbone:
-        freeze_backbone_keep_head(classifier, train_head=train_head)
-    width = classifier.encoder.get_input_embeddings().embedding_dim
-    prompt_encoder = PromptEncoder(config.prompt_length, width, config.encoder)
     half = config.prompt_length // 2
     template = template_with_prompts(task.template, before_input=config.prompt_length - half,
                                      before_mask=half)
-    encoder = TemplateEncoder(tokenizer, template, n_masks=classifier.verbalizer.n_masks,
+    tokenizer, classifier, head = load_mlm_classifier(model, task, template=template)
+    # a newly initialised head is random: it must train or the verbalizer reads noise
+    train_head = head.origin == HeadOrigin.NEW or not config.freeze_backbone
+    if config.freeze_backbone:
+        freeze_backbone_keep_head(classifier, train_head=train_head)
+    width = classifier.encoder.get_input_embeddings().embedding_dim
+    prompt_encoder = PromptEncoder(config.prompt_length, width, config.encoder.value)
+    encoder = TemplateEncoder(tokenizer, template, task.text_fields, n_masks=classifier.verbalizer.n_masks,
                               max_length=max_length)
-    head = ("head.",) if train_head else ()
-    trains = ("prompt_encoder", *head) if config.freeze_backbone else ("",)
-    return BuiltMethod(PTuningModel(classifier, prompt_encoder), PromptCollator(task, encoder),
-                       mlm_head="pretrained" if head_pretrained else "new", trains=trains)
+    head_parameters = ("classifier.head.",) if train_head else ()
+    trains = ("prompt_encoder", *head_parameters) if config.freeze_backbone else ("",)
+    return BuiltMethod(PTuningModel(classifier, prompt_encoder), encoder, mlm_head=head, trains=trains)

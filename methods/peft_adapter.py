@@ -1,22 +1,22 @@
-"""Shared builder for the peft-backed methods: a peft config applied to a sequence classifier."""
+"""Shared builder for the peft-backed methods: a peft config applied to the bare encoder, read by
+PETBench's own pooled classifier head (which trains; a pretrained pooler stays frozen)."""
 
 from __future__ import annotations
 
-from bench.models import ModelRef, load_sequence_classifier, load_tokenizer
-from methods.encoding import PlainEncoder
-from methods.spec import BuiltMethod, LogitsOf
-from tasks.spec import TaskSpec
-
-# peft trains a copy of the classification head kept under this name
-PEFT_HEAD = "classifier.modules_to_save"
+from bench.core.method import BuiltMethod
+from bench.core.models import ModelRef
+from bench.core.task import TaskSpec
+from methods.heads import EncoderClassifier, Pooling, load_pooled_parts
 
 
-def build_peft_classifier(peft_config, *, model: ModelRef, task: TaskSpec, max_length: int,
-                          trains: tuple[str, ...]) -> BuiltMethod:
-    """AutoModelForSequenceClassification wrapped by peft.get_peft_model (backbone frozen)."""
+def build_peft_classifier(peft_config, *, model: ModelRef, task: TaskSpec, max_length: int, pooling: Pooling,
+                          trains: tuple[str, ...], token_types: bool = True) -> BuiltMethod:
+    """peft.get_peft_model on the encoder (its weights frozen) and a trainable linear head."""
     from peft import get_peft_model
 
-    classifier = load_sequence_classifier(model, task.n_labels)
-    peft_model = get_peft_model(classifier, peft_config)
-    return BuiltMethod(LogitsOf(peft_model), PlainEncoder(load_tokenizer(model), max_length),
-                       trains=(*trains, PEFT_HEAD))
+    parts = load_pooled_parts(model, task, pooling=pooling, max_length=max_length)
+    if parts.head.pooler is not None:
+        parts.head.pooler.requires_grad_(False)
+    peft_encoder = get_peft_model(parts.encoder, peft_config)
+    return BuiltMethod(EncoderClassifier(peft_encoder, parts.head, token_types=token_types),
+                       parts.input_encoder, trains=(*trains, "head.linear."), pooling=parts.describe())

@@ -17,7 +17,7 @@ from contextvars import ContextVar
 import torch
 from torch import nn
 
-from bench.errors import BenchError
+from bench.core.errors import BenchError
 
 PREFIX_ATTENTION = "petbench_prefix"
 

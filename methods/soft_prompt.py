@@ -5,8 +5,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from bench.core.task import MASK_SLOT
 from methods.encoding import PROMPT_SLOT
-from tasks.spec import MASK_SLOT
 
 PROMPT_ENCODERS = ("lstm", "mlp", "none")
 

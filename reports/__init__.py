@@ -1,17 +1,28 @@
-"""Reports written from a results store: results.csv and report.md."""
+"""Reports written from a results store: results.csv, report.md and its figures."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from bench.errors import BenchError
-from bench.results import ResultsStore, write_atomically
+import pandas as pd
+
+from bench.core.errors import BenchError
+from bench.core.store import ResultsStore, write_atomically
 from reports.aggregate import cells_frame, group_frame
 from reports.markdown import render_report
 from reports.plots import FIGURES, write_plots
+from reports.search import search_section, selection_groups
 
 REPORT_FILE = "report.md"
 CSV_FILE = "results.csv"
+
+
+def report_groups(cells: pd.DataFrame) -> pd.DataFrame:
+    """The rows of the report: each configuration outside a search, and each search's selection."""
+    plain = group_frame(cells[cells["search"] == ""])
+    selected = selection_groups(cells)
+    parts = [frame for frame in (plain, selected) if not frame.empty]
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
 
 
 def write_reports(out_dir: Path) -> str:
@@ -21,9 +32,9 @@ def write_reports(out_dir: Path) -> str:
     if not records:
         raise BenchError(f"no results in {store.path}: run a sweep with --out {out_dir} first")
     cells = cells_frame(records)
-    groups = group_frame(cells)
+    groups = report_groups(cells)
     write_atomically(Path(out_dir) / CSV_FILE, cells.to_csv(index=False))
-    markdown = render_report(cells, groups)
+    markdown = render_report(cells, groups, search_lines=search_section(cells))
     figures = write_plots(groups, Path(out_dir)) if not groups.empty else []
     if figures:
         markdown += "\n## Figures\n\n" + "\n".join(f"![{FIGURES[name]}]({name})" for name in figures) + "\n"

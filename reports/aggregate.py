@@ -1,47 +1,78 @@
-"""Results records -> pandas frames: one row per cell, and seed-aggregated groups."""
+"""Results records -> pandas frames: one row per cell, and rows aggregated over seeds and official
+splits per configuration (config_id), each labelled by what sets it apart from the method's others."""
 
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import Sequence
 
 import pandas as pd
 
-from bench.results import CellResult
+from bench.core.records import CellResult
 from reports.stats import summarize
 
-GROUP_KEYS = ["task", "task_version", "method", "model", "shots", "fewclue_split", "zero_shot"]
+REFERENCE_METHODS = ("linear_probe",)  # shown beside the majority class, not ranked with the methods
 
 
 def cells_frame(records: Sequence[CellResult]) -> pd.DataFrame:
     """One row per cell record, every field a column."""
     columns = [field.name for field in dataclasses.fields(CellResult)]
     frame = pd.DataFrame([dataclasses.asdict(record) for record in records], columns=columns)
-    frame["shots"] = frame["shots"].astype("object").where(frame["shots"].notna(), "full")
-    frame["fewclue_split"] = frame["fewclue_split"].fillna("-")
+    frame["status"] = frame["status"].astype(str)
+    frame["shots"] = frame["shots"].astype("object").where(frame["shots"].notna(), "full").astype(str)
+    frame["split"] = frame["split"].astype("object").where(frame["split"].notna(), "-").astype(str)
     return frame
 
 
-def method_label(method: str, zero_shot: bool) -> str:
-    return f"{method} (zero-shot)" if zero_shot else method
+def settings(row: pd.Series) -> dict[str, str]:
+    """A cell's configuration as flat name -> value text (knobs, then loop settings)."""
+    knobs = json.loads(row["method_config"]) if row["method_config"] else {}
+    train = json.loads(row["train_config"]) if row["train_config"] else {}
+    flat = {name: json.dumps(value) if isinstance(value, list) else str(value)
+            for name, value in knobs.items()}
+    flat.update({f"train.{name}": str(value) for name, value in train.items()})
+    return flat
 
 
-def group_frame(cells: pd.DataFrame) -> pd.DataFrame:
-    """Successful cells aggregated over seeds: mean/std of scores and mean of measurements."""
+def config_labels(cells: pd.DataFrame) -> dict[str, str]:
+    """config_id -> `method`, or `method (knob=value, ...)` naming only the settings that differ
+    between that method's configurations in the frame; zero-shot rows say so."""
+    labels = {}
+    for method, per_method in cells.groupby("method", sort=False):
+        by_config = {config: settings(rows.iloc[0])
+                     for config, rows in per_method.groupby("config_id", sort=False)}
+        names = sorted({name for values in by_config.values() for name in values})
+        differing = [name for name in names if len({values.get(name) for values in by_config.values()}) > 1
+                     and name != "train.zero_shot"]
+        for config, values in by_config.items():
+            parts = [f"{name.removeprefix('train.')}={values.get(name, '-')}" for name in differing]
+            label = f"{method} ({', '.join(parts)})" if parts else method
+            labels[config] = f"{label} (zero-shot)" if values.get("train.zero_shot") == "True" else label
+    return labels
+
+
+def group_frame(cells: pd.DataFrame, *, by: str = "config_id") -> pd.DataFrame:
+    """Successful cells aggregated per configuration over seeds and splits: mean/std of scores and
+    the mean of each measurement."""
     ok = cells[cells["status"] == "success"]
     if ok.empty:
         return pd.DataFrame()
-    grouped = ok.groupby(GROUP_KEYS, dropna=False, sort=False)
+    grouped = ok.groupby(by, sort=False)
     frame = grouped.agg(
-        seeds=("seed", "nunique"),
-        score_mean=("score", "mean"),
-        dev_mean=("dev_score", "mean"), majority=("majority_score", "mean"),
+        task=("task", "first"), method=("method", "first"), model=("model", "first"),
+        shots=("shots", "first"),
+        runs=("seed", "size"), seeds=("seed", "nunique"),
+        splits=("split", lambda values: ",".join(dict.fromkeys(v for v in values if v != "-"))),
+        score_mean=("score", "mean"), dev_mean=("dev_score", "mean"), majority=("majority_score", "mean"),
         metric=("metric", "first"), n_train=("n_train", "first"), n_eval=("n_eval", "first"),
         train_sps=("train_samples_per_s", "mean"), eval_sps=("eval_samples_per_s", "mean"),
         peak_mib=("peak_memory_bytes", lambda values: values.mean() / 2**20),
-        memory_kind=("memory_kind", "first"),
-        trainable=("trainable_params", "first"), total=("total_params", "first"),
-        mlm_head=("mlm_head", "first"), device=("device", "first"), dtype=("dtype", "first"),
+        memory_kind=("memory_kind", "first"), trainable=("trainable_params", "first"),
+        total=("total_params", "first"), mlm_head=("mlm_head", "first"),
+        mlm_head_detail=("mlm_head_detail", "first"),
+        pooling=("pooling", "first"), device=("device", "first"), dtype=("dtype", "first"),
+        cells_on_machine=("cells_on_machine", "max"), zero_shot=("zero_shot", "first"),
     ).reset_index()
     summaries = [summarize(group["score"].tolist()) for _, group in grouped]
     frame["score_std"] = [summary.std for summary in summaries]
@@ -49,6 +80,8 @@ def group_frame(cells: pd.DataFrame) -> pd.DataFrame:
     frame["score_ci_low"] = [summary.ci_low for summary in summaries]
     frame["score_ci_high"] = [summary.ci_high for summary in summaries]
     frame["trainable_share"] = frame["trainable"] / frame["total"]
-    pairs = zip(frame["method"], frame["zero_shot"], strict=True)
-    frame["method_label"] = [method_label(method, zero_shot) for method, zero_shot in pairs]
+    if by == "config_id":
+        labels = config_labels(ok)
+        frame["method_label"] = [labels[config] for config in frame["config_id"]]
+    frame["reference"] = frame["method"].isin(REFERENCE_METHODS)
     return frame

@@ -1,4 +1,5 @@
-"""The Markdown report: score table (mean ± std over seeds) and a per-cell measurement table."""
+"""The Markdown report: per (model, shots) a score table (methods x tasks, mean ± std over seeds and
+splits, with the majority class and the linear probe as reference rows) and a measurement table."""
 
 from __future__ import annotations
 
@@ -7,21 +8,25 @@ from tabulate import tabulate
 
 from reports.stats import Summary, best_within_interval
 
-SETTING_KEYS = ["model", "shots", "fewclue_split"]
+SECTION_KEYS = ["model", "shots"]
 
 
 def _points(value: float) -> str:
     return f"{100 * value:.1f}"
 
 
-def _score_cell(mean: float, std: float, seeds: int) -> str:
-    return f"{_points(mean)} ± {_points(std)}" if seeds > 1 else _points(mean)
+def _score_cell(mean: float, std: float, runs: int) -> str:
+    return f"{_points(mean)} ± {_points(std)}" if runs > 1 else _points(mean)
+
+
+def _rate(value: float) -> str:
+    return f"{value:.1f}" if pd.notna(value) else "-"
 
 
 def _best_per_task(groups: pd.DataFrame) -> set[tuple[str, str]]:
     best = set()
-    for task, per_task in groups.groupby("task", sort=False):
-        summaries = {row.method_label: Summary(row.seeds, row.score_mean, row.score_std, row.score_sem,
+    for task, per_task in groups[~groups["reference"]].groupby("task", sort=False):
+        summaries = {row.method_label: Summary(row.runs, row.score_mean, row.score_std, row.score_sem,
                                                row.score_ci_low, row.score_ci_high)
                      for row in per_task.itertuples()}
         best |= {(task, label) for label in best_within_interval(summaries)}
@@ -29,59 +34,97 @@ def _best_per_task(groups: pd.DataFrame) -> set[tuple[str, str]]:
 
 
 def score_table(groups: pd.DataFrame) -> str:
-    """Methods as rows, tasks as columns, the best per task (and its ties) in bold, plus the
-    majority-class baseline row."""
+    """Methods as rows, tasks as columns, the best per task (and its ties) in bold; then the
+    reference rows: the majority class and, where it ran, the linear probe."""
     tasks = list(dict.fromkeys(groups["task"]))
     best = _best_per_task(groups)
-    rows = []
-    for label, per_method in groups.groupby("method_label", sort=False):
+
+    def row_of(label: str, per_method: pd.DataFrame) -> list[str]:
         by_task = {}
         for row in per_method.itertuples():
-            text = _score_cell(row.score_mean, row.score_std, row.seeds)
+            text = _score_cell(row.score_mean, row.score_std, row.runs)
             by_task[row.task] = f"**{text}**" if (row.task, label) in best else text
-        rows.append([label, *[by_task.get(task, "") for task in tasks]])
+        return [label, *[by_task.get(task, "") for task in tasks]]
+
+    methods = groups[~groups["reference"]]
+    rows = [row_of(label, part) for label, part in methods.groupby("method_label", sort=False)]
     majority = groups.groupby("task", sort=False)["majority"].first()
-    rows.append(["majority class", *[_points(majority[task]) for task in tasks]])
+    rows.append(["majority class (reference)", *[_points(majority[task]) for task in tasks]])
+    rows += [row_of(f"{label} (reference)", part)
+             for label, part in groups[groups["reference"]].groupby("method_label", sort=False)]
     metrics = groups.groupby("task", sort=False)["metric"].first()
     headers = ["method", *[f"{task} ({metrics[task]})" for task in tasks]]
     return tabulate(rows, headers=headers, tablefmt="github")
 
 
 def measurement_table(groups: pd.DataFrame) -> str:
-    rows = [[row.task, row.method_label, row.seeds, _score_cell(row.score_mean, row.score_std, row.seeds),
-             _points(row.dev_mean), f"{row.train_sps:.1f}" if pd.notna(row.train_sps) else "-",
-             f"{row.eval_sps:.1f}" if pd.notna(row.eval_sps) else "-", f"{row.peak_mib:.0f}",
-             f"{row.trainable:,}", f"{100 * row.trainable_share:.3g}%", row.mlm_head, row.n_train]
+    rows = [[row.task, row.method_label, row.runs, row.splits or "-",
+             _score_cell(row.score_mean, row.score_std, row.runs),
+             _points(row.dev_mean) if pd.notna(row.dev_mean) else "-", _rate(row.train_sps),
+             _rate(row.eval_sps),
+             f"{row.peak_mib:.0f}", f"{row.trainable:,}", f"{100 * row.trainable_share:.3g}%",
+             row.pooling or "-", row.mlm_head, row.n_train, row.cells_on_machine]
             for row in groups.itertuples()]
-    headers = ["task", "method", "seeds", "score", "dev", "train samples/s", "eval samples/s",
-               "peak MiB", "trainable params", "trainable %", "MLM head", "n train"]
+    headers = ["task", "method", "runs", "splits", "score", "dev", "train samples/s", "eval samples/s",
+               "peak MiB", "trainable params", "trainable %", "pooling", "MLM head", "n train",
+               "cells on machine"]
     return tabulate(rows, headers=headers, tablefmt="github")
 
 
-def render_report(cells: pd.DataFrame, groups: pd.DataFrame) -> str:
+def mlm_head_notes(groups: pd.DataFrame) -> list[str]:
+    """Where every MLM head read in this report came from."""
+    origins = groups[groups["mlm_head"] != "none"][["model", "mlm_head", "mlm_head_detail"]].drop_duplicates()
+    if origins.empty:
+        return ["MLM head: no method in this report reads a masked-LM head."]
+    texts = {"new": "the checkpoint has no MLM-head weights; a head was initialised in each cell and trained",
+             "pretrained": "the checkpoint's own pre-trained MLM head",
+             "continued": "trained by `run_bench.py pretrain` (continued masked-LM pre-training)"}
+    lines = []
+    for row in origins.itertuples():
+        detail = f": {row.mlm_head_detail}" if row.mlm_head_detail and row.mlm_head != "new" else ""
+        meaning = texts.get(row.mlm_head, row.mlm_head)
+        lines.append(f"MLM head of {row.model}: `{row.mlm_head}`, {meaning}{detail}.")
+    return lines
+
+
+def section(part: pd.DataFrame) -> list[str]:
+    model, shots = part["model"].iloc[0], part["shots"].iloc[0]
+    devices = ", ".join(sorted({f"{row.device}, {row.dtype}" for row in part.itertuples()}))
+    return [f"## {model}, shots={shots}", "",
+            f"Device: {devices}. Scores are the task metric on the eval split, x100, mean ± std over the "
+            f"runs (seeds x official splits); bold: the best mean per task and every method whose mean lies "
+            f"inside its 95% t-interval. A method listed with settings in brackets ran in several "
+            f"configurations in this folder; each is its own row.", "",
+            score_table(part), "", "### Measurements", "", measurement_table(part), "",
+            *mlm_head_notes(part), ""]
+
+
+def failed_table(cells: pd.DataFrame) -> list[str]:
+    failed = cells[cells["status"] != "success"]
+    if failed.empty:
+        return []
+    columns = ["task", "method", "model", "seed", "split", "error"]
+    table = tabulate(failed[columns].values.tolist(), headers=columns, tablefmt="github")
+    return ["## Failed cells", "", table, ""]
+
+
+def render_report(cells: pd.DataFrame, groups: pd.DataFrame, *, search_lines: list[str]) -> str:
     lines = ["# PETBench report", ""]
     versions = sorted(set(cells["versions"])) if not cells.empty else []
     if versions:
         lines += [f"Versions: {'; '.join(versions)}", ""]
+    lines += ["Every cell's full configuration (method knobs, loop settings, model and data fingerprints) "
+              "is in results.csv.", ""]
     if groups.empty:
         lines += ["No successful cells yet.", ""]
-    for setting, part in ([] if groups.empty else groups.groupby(SETTING_KEYS, sort=False)):
-        model, shots, split = setting
-        split_text = f", FewCLUE split {split}" if split != "-" else ""
-        lines += [f"## {model}, shots={shots}{split_text}", "",
-                  f"Device: {part['device'].iloc[0]}, {part['dtype'].iloc[0]}. Scores are the task "
-                  f"metric on the eval split, x100, mean ± std over seeds; bold: the best mean per "
-                  f"task and every method whose mean lies inside its 95% t-interval.", "",
-                  score_table(part), "", "### Measurements", "", measurement_table(part), ""]
-    memory_kinds = sorted(set(groups["memory_kind"])) if not groups.empty else []
-    if memory_kinds:
-        lines += [f"Peak memory: {', '.join(memory_kinds)} (cpu_*: resident-set growth of the "
-                  f"process during the cell; cuda_max_allocated: torch.cuda.max_memory_allocated).",
-                  "MLM head `new`: the checkpoint has no MLM-head weights; the head was initialised "
-                  "and trained.", ""]
-    failed = cells[cells["status"] != "success"]
-    if not failed.empty:
-        lines += ["## Failed cells", "",
-                  tabulate(failed[["cell_id", "error"]].values.tolist(), headers=["cell", "error"],
-                           tablefmt="github"), ""]
-    return "\n".join(lines)
+    for _, part in ([] if groups.empty else groups.groupby(SECTION_KEYS, sort=False)):
+        lines += section(part)
+    lines += search_lines
+    if not groups.empty:
+        kinds = sorted(set(groups["memory_kind"]))
+        lines += [f"Peak memory: {', '.join(kinds)} (cpu_*: resident-set growth of the cell's own "
+                  f"process; cuda_max_allocated: torch.cuda.max_memory_allocated). Throughput: train "
+                  f"samples/s over the timed optimiser steps (examples are tokenised once, before; the "
+                  f"first step is warm-up), eval samples/s over the final evaluation pass. Cells on "
+                  f"machine: the most PETBench cells seen running on the machine during a cell.", ""]
+    return "\n".join(lines + failed_table(cells))

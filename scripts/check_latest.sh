@@ -18,7 +18,7 @@ pip_quietly ".[test]"
 # newest of each direct dependency, whatever pyproject.toml's bounds say
 deps=$("$py" -c 'import tomllib, re; d = tomllib.load(open("pyproject.toml", "rb"))["project"]["dependencies"]; print(" ".join(re.split("[<>=!~ ;\\[]", x)[0] for x in d if not x.startswith("torch")))')
 pip_quietly --upgrade $deps "$@"
-versions=$("$py" -c 'from bench.environment import library_versions; print(library_versions())')
+versions=$("$py" -c 'from bench.core.environment import library_versions; print(library_versions())')
 echo "== environment: $versions"
 echo "== fast tests"
 "$py" -m pytest -q -m "not slow" -p no:cacheprovider 2>&1 | tail -n 3

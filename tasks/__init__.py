@@ -1,6 +1,11 @@
-"""Task records; importing this package registers every built-in task."""
+"""The built-in tasks, written in the task-file dialect (tasks/definitions/*.yaml); importing this
+package registers them, as --task-file registers a user's."""
 
-from tasks import fewclue, glue  # noqa: F401  (registration side effects)
-from tasks.spec import TASKS, DataFile, HubSource, TaskSpec, get_task, register_task
+from pathlib import Path
 
-__all__ = ["TASKS", "DataFile", "HubSource", "TaskSpec", "get_task", "register_task"]
+from tasks.dialect import load_task_file
+
+DEFINITIONS = Path(__file__).resolve().parent / "definitions"
+
+for _definition in sorted(DEFINITIONS.glob("*.yaml")):
+    load_task_file(_definition)

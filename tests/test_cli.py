@@ -1,8 +1,17 @@
-"""The command line: one-line errors for bad input, custom task files, the report command."""
+"""The command line: a battery of bad inputs (one line, exit 2, nothing written), exit codes, the
+summary line, task files without code, and the report and list commands."""
+
+from __future__ import annotations
+
+import hashlib
+import stat
+from pathlib import Path
 
 import pytest
 
-from bench.cli import main
+from bench.cli.main import main
+
+FAST = ("--max-steps", "1", "--batch-size", "4", "--shots", "8", "--max-length", "48", "--executor", "inline")
 
 
 def run_cli(capsys, *args: str) -> tuple[int, str, str]:
@@ -11,37 +20,148 @@ def run_cli(capsys, *args: str) -> tuple[int, str, str]:
     return code, captured.out, captured.err
 
 
-FAST = ("--max-steps", "1", "--batch-size", "4", "--shots", "8", "--max-length", "48")
+def snapshot(folder: Path) -> dict[str, str]:
+    return {str(path.relative_to(folder)): hashlib.sha256(path.read_bytes()).hexdigest()
+            for path in sorted(folder.rglob("*")) if path.is_file()}
 
 
-@pytest.mark.parametrize(("args", "expected"), [
-    (("--tasks", "sst3"), "unknown task 'sst3': did you mean 'sst2'?"),
-    (("--methods", "ful_ft"), "unknown method 'ful_ft': did you mean 'full_ft'?"),
-    (("--model", "./no/such/model"), "does not exist"),
-    (("--data-dir", "/no/such/dir"), "data directory /no/such/dir does not exist"),
-    (("--set", "full_ft.warp=1"), "method full_ft has no knob 'warp'"),
-    (("--set", "full_ft.learning_rate=fast"), "expected float"),
-    (("--seeds", "a,b"), "must be comma-separated integers"),
-    (("--shots", "-3"), "is not a positive number"),
-    (("--task-file", "/no/such/task.yaml"), "task file /no/such/task.yaml not found"),
-])
-def test_bad_input_gives_one_line_error_and_exit_2(capsys, tmp_path, args, expected):
-    code, _, err = run_cli(capsys, *FAST, "--out", str(tmp_path), *args)
-    assert code == 2
-    assert expected in err and err.startswith("error: ") and err.count("\n") == 1
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory, tiny_model, data_dir) -> Path:
+    """An output folder holding one finished run, which no bad command may touch."""
+    out = tmp_path_factory.mktemp("finished")
+    assert main(["--model", str(tiny_model), "--data-dir", str(data_dir), "--methods", "full_ft", *FAST,
+                 "--out", str(out)]) == 0
+    return out
 
 
-def test_malformed_task_file_is_a_one_line_error(capsys, tmp_path):
-    bad = tmp_path / "bad.yaml"
-    bad.write_text("name: [unclosed\n", encoding="utf-8")
-    code, _, err = run_cli(capsys, "--task-file", str(bad), "--out", str(tmp_path))
-    assert code == 2 and "is not valid YAML" in err and err.count("\n") == 1
-    bad.write_text("name: t\nlabels: [a]\n", encoding="utf-8")
-    code, _, err = run_cli(capsys, "--task-file", str(bad), "--out", str(tmp_path))
-    assert code == 2 and "missing ['train', 'eval'" in err
+@pytest.fixture(scope="module")
+def bad_files(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("bad-files")
+    (folder / "broken.py").write_text("def oops(:\n", encoding="utf-8")
+    (folder / "raises.py").write_text("raise RuntimeError('plugin bug')\n", encoding="utf-8")
+    (folder / "unclosed.yaml").write_text("name: [unclosed\n", encoding="utf-8")
+    (folder / "missing.yaml").write_text("name: t\nlabels: [a]\n", encoding="utf-8")
+    base = ('name: {name}\ntrain: d.tsv\neval: d.tsv\ntext_fields: [text]\nlabels: [neg, pos]\n'
+            'verbalizer: [bad, great]\n')
+    template = 'template: "{text} [MASK]"\n'
+    (folder / "unknown_key.yaml").write_text(base.format(name="t1") + template + "colour: red\n")
+    (folder / "bad_metric.yaml").write_text(base.format(name="t2") + template + "metric: bleu\n")
+    (folder / "no_mask.yaml").write_text(base.format(name="t3") + 'template: "{text} It was ."\n')
+    (folder / "bad_label.yaml").write_text(base.format(name="t4") + 'template: "{text} It was [MASK] ."\n'
+                                           'label_field: verdict\ndefault_shots: 2\n')
+    (folder / "d.tsv").write_text("verdict\ttext\npos\tfine\nmeh\tso so\nneg\tawful\n", encoding="utf-8")
+    (folder / "not_results.csv").write_text("a,b\n1,2\n", encoding="utf-8")
+    (folder / "empty").mkdir()
+    return folder
 
 
-def test_custom_task_file_runs_without_code(capsys, tmp_path, tiny_model):
+# (command, arguments, expected text of the one-line error); {out} is the finished run's folder,
+# {files} the folder of bad files; run commands also get the tiny model and the synthetic data
+BATTERY = [
+    ("run", ["--tasks", "sst3"], "unknown task 'sst3': did you mean 'sst2'?"),
+    ("run", ["--tasks", ""], "--tasks is empty"),
+    ("run", ["--methods", "ful_ft"], "unknown method 'ful_ft': did you mean 'full_ft'?"),
+    ("run", ["--methods", ","], "--methods is empty"),
+    ("run", ["--model", "./no/such/model"], "does not exist"),
+    ("run", ["--data-dir", "/no/such/dir"], "data directory /no/such/dir does not exist"),
+    ("run", ["--set", "full_ft.warp=1"], "method full_ft has no knob 'warp'"),
+    ("run", ["--set", "full_ft.learning_rate=fast"], "expected float"),
+    ("run", ["--set", "lora"], "must look like METHOD.KNOB=VALUE"),
+    ("run", ["--methods", "lora", "--set", "lora.rank=-1"], "rank=-1 is out of range"),
+    ("run", ["--methods", "lpt", "--set", "lpt.generator=xyz"], "expected npg | mppg | appg"),
+    ("run", ["--methods", "lora", "--set", "prefix_tuning.prefix_length=5"], "not in the grid"),
+    ("run", ["--methods", "lora", "--set", "lora.learning_rate=1e-3", "--lr", "2e-3"], "disagree"),
+    ("run", ["--lr", "0"], "learning_rate=0.0 is out of range"),
+    ("run", ["--lr", "-1"], "is out of range"),
+    ("run", ["--epochs", "0"], "epochs=0 is out of range"),
+    ("run", ["--seeds", "a,b"], "must be comma-separated integers"),
+    ("run", ["--seeds", ""], "must list distinct non-negative integers"),
+    ("run", ["--seeds", "-1"], "must list distinct non-negative integers"),
+    ("run", ["--seeds", "1,1"], "must list distinct non-negative integers"),
+    ("run", ["--shots", "-3"], "is not a positive number"),
+    ("run", ["--shots", "200"], "--shots 200 needs 400 training examples"),
+    ("run", ["--max-length", "0"], "--max-length=0 is out of range"),
+    ("run", ["--batch-size", "0"], "--batch-size=0 is out of range"),
+    ("run", ["--warmup-ratio", "2"], "--warmup-ratio=2.0 is out of range"),
+    ("run", ["--split", "0"], "none of the tasks (sst2) has official splits"),
+    ("run", ["--tasks", "eprstmt", "--split", "7"], "'7' is not one of them"),
+    ("run", ["--search", "nothing=1,2"], "--search nothing"),
+    ("run", ["--search", "lr="], "must look like KNOB=V1,V2"),
+    ("run", ["--methods", "full_ft", "--search", "lora.rank=4,8"], "method lora is not in the grid"),
+    ("run", ["--retries", "2"], "apply to --executor ray only"),
+    ("run", ["--plugin", "/no/such/plugin.py"], "plugin /no/such/plugin.py not found"),
+    ("run", ["--plugin", "{files}/broken.py"], "failed to load (SyntaxError"),
+    ("run", ["--plugin", "{files}/raises.py"], "failed to load (RuntimeError: plugin bug)"),
+    ("run", ["--task-file", "/no/such/task.yaml"], "task file /no/such/task.yaml not found"),
+    ("run", ["--task-file", "{files}/unclosed.yaml"], "is not valid YAML"),
+    ("run", ["--task-file", "{files}/missing.yaml"], "missing ['train', 'eval'"),
+    ("run", ["--task-file", "{files}/unknown_key.yaml"], "unknown keys ['colour']"),
+    ("run", ["--task-file", "{files}/bad_metric.yaml"], "'bleu' is not a valid Metric"),
+    ("run", ["--task-file", "{files}/no_mask.yaml"], "exactly one [MASK] slot"),
+    ("run", ["--task-file", "{files}/bad_label.yaml"], "row 2 has label 'meh'"),
+    ("report", ["{files}/empty"], "no results in"),
+    ("check", ["{out}", "--baseline", "/no/such.csv"], "baseline /no/such.csv not found"),
+    ("check", ["{out}", "--baseline", "{files}/not_results.csv"], "lacks columns"),
+    ("check", ["{files}/empty", "--baseline", "{out}/results.csv"], "no results in"),
+    ("check", ["{out}", "--baseline", "{out}/results.csv", "--memory", "-1"], "--memory must be 0 or more"),
+    ("baseline", ["{out}", "--name", "bad name!"], "baseline name 'bad name!'"),
+    ("baseline", ["{files}/empty", "--name", "x"], "no successful cells"),
+    ("compare", ["{out}", "--methods", "full_ft"], "exactly two different methods"),
+    ("compare", ["{out}", "--methods", "full_ft,lora"], "no task where full_ft and lora share a seed"),
+    ("perf", ["--shape", "gpt-17"], "unknown shape 'gpt-17'"),
+    ("perf", ["--methods", "nope"], "unknown method 'nope'"),
+    ("perf", ["--batch-size", "0"], "batch_size=0 is out of range"),
+    ("list", ["--method", "nope"], "unknown method 'nope'"),
+]
+
+
+@pytest.mark.parametrize(("command", "arguments", "expected"), BATTERY,
+                         ids=[f"{command}:{expected[:40]}" for command, _, expected in BATTERY])
+def test_bad_input_is_one_line_exit_2_and_writes_nothing(capsys, monkeypatch, tmp_path, finished_run,
+                                                           bad_files, tiny_model, data_dir, command,
+                                                           arguments, expected):
+    monkeypatch.chdir(tmp_path)  # baselines/ would be written here
+    arguments = [argument.format(out=finished_run, files=bad_files) for argument in arguments]
+    if command == "run":
+        arguments = ["--model", str(tiny_model), "--data-dir", str(data_dir), *FAST, *arguments,
+                     "--out", str(finished_run)]
+    before, before_here = snapshot(finished_run), snapshot(tmp_path)
+    code, _, err = run_cli(capsys, command, *arguments)
+    assert code == 2, err
+    assert err.startswith("error: ") and err.count("\n") == 1 and expected in err, err
+    assert snapshot(finished_run) == before and snapshot(tmp_path) == before_here
+
+
+def test_the_battery_covers_every_command_and_task_files():
+    commands = {command for command, _, _ in BATTERY}
+    assert commands == {"run", "report", "check", "baseline", "compare", "perf", "list"}
+    assert len(BATTERY) >= 30
+    assert sum("--task-file" in arguments for _, arguments, _ in BATTERY) >= 5
+
+
+def test_a_sweep_exits_0_with_a_summary_line_and_1_when_a_cell_failed(capsys, tmp_path, tiny_model, data_dir):
+    common = ["--model", str(tiny_model), "--data-dir", str(data_dir), *FAST, "--out", str(tmp_path)]
+    code, out, _ = run_cli(capsys, *common, "--methods", "full_ft,lora")
+    assert code == 0 and out.strip().splitlines()[-1] == "2 succeeded, 0 failed, 0 skipped as already done"
+    code, out, _ = run_cli(capsys, *common, "--methods", "full_ft,lora")
+    assert code == 0 and out.strip().splitlines()[-1] == "0 succeeded, 0 failed, 2 skipped as already done"
+    # a layer index that this 4-layer model lacks fails inside the cell: recorded, reported, exit 1
+    code, out, _ = run_cli(capsys, *common, "--methods", "full_ft,lpt", "--set", "lpt.layer=9")
+    assert code == 1 and out.strip().splitlines()[-1] == "0 succeeded, 1 failed, 1 skipped as already done"
+    report = (tmp_path / "report.md").read_text()
+    assert "## Failed cells" in report and "lpt.layer=9 is outside" in report
+
+
+def test_output_files_get_the_users_normal_mode(capsys, tmp_path, tiny_model, data_dir):
+    code, _, _ = run_cli(capsys, "--model", str(tiny_model), "--data-dir", str(data_dir), *FAST, "--methods",
+                         "full_ft", "--out", str(tmp_path))
+    assert code == 0
+    for name in ("results.jsonl", "results.csv", "report.md"):
+        mode = stat.S_IMODE((tmp_path / name).stat().st_mode)
+        assert mode & 0o044 == 0o044, f"{name} has mode {oct(mode)}"  # group and others may read
+
+
+def test_task_files_add_to_named_tasks_and_replace_only_the_default(capsys, tmp_path, tiny_model, data_dir):
     rows = "\n".join(f"{label}\t{text}" for label, text in
                      [("pos", "a great film"), ("neg", "a dull film"), ("pos", "loved it"),
                       ("neg", "hated it")] * 6)
@@ -51,20 +171,35 @@ def test_custom_task_file_runs_without_code(capsys, tmp_path, tiny_model):
         'text_fields = ["text"]\nlabel_field = "verdict"\nlabels = ["neg", "pos"]\n'
         'verbalizer = ["bad", "great"]\ntemplate = "{text} It was [MASK] ."\ndefault_shots = 8\n',
         encoding="utf-8")
-    out = tmp_path / "out"
-    code, stdout, err = run_cli(capsys, "--task-file", str(tmp_path / "task.toml"), "--model",
-                                str(tiny_model), "--methods", "full_ft,hard_prompt", "--out", str(out),
-                                "--max-steps", "1", "--batch-size", "4")
+    common = ["--model", str(tiny_model), "--data-dir", str(data_dir), *FAST[:2], "--batch-size", "4",
+              "--executor", "inline", "--task-file", str(tmp_path / "task.toml")]
+    code, stdout, err = run_cli(capsys, *common, "--methods", "full_ft,hard_prompt", "--out",
+                                str(tmp_path / "a"))
     assert code == 0, err
-    assert "my_reviews (accuracy)" in stdout and "hard_prompt" in stdout
-    assert (out / "results.csv").exists() and (out / "report.md").exists()
+    assert "my_reviews (accuracy)" in stdout and "hard_prompt" in stdout and "sst2 (accuracy)" not in stdout
+    code, stdout, err = run_cli(capsys, *common, "--tasks", "sst2", "--methods", "full_ft", "--out",
+                                str(tmp_path / "b"), "--shots", "8")
+    assert code == 0, err
+    assert "my_reviews (accuracy)" in stdout and "sst2 (accuracy)" in stdout
 
 
-def test_report_command_rewrites_reports_and_fails_cleanly_without_results(capsys, tmp_path):
-    code, _, err = run_cli(capsys, "report", str(tmp_path))
-    assert code == 2 and "no results in" in err
+def test_report_command_rewrites_the_report(capsys, finished_run):
+    before = (finished_run / "report.md").read_text()
+    code, out, _ = run_cli(capsys, "report", str(finished_run))
+    assert code == 0 and out.strip() == before.strip()
 
 
-def test_list_shows_tasks_and_methods(capsys):
+def test_list_shows_tasks_methods_and_a_methods_knobs(capsys):
     code, out, _ = run_cli(capsys, "list")
-    assert code == 0 and "eprstmt" in out and "hard_prompt" in out
+    assert code == 0 and "eprstmt" in out and "hard_prompt" in out and "lmbff_sst2" in out
+    code, out, _ = run_cli(capsys, "list", "--method", "lora")
+    assert code == 0 and "rank (int, default 8): rank r of the low-rank update" in out
+
+
+def test_the_readme_method_table_is_the_generated_one():
+    from reports.methods_table import BEGIN, END, methods_table
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    assert BEGIN in readme and END in readme, "README lacks the generated method table"
+    start, end = readme.index(BEGIN), readme.index(END) + len(END)
+    assert readme[start:end] == methods_table(), "run `run_bench.py list --markdown` and paste it into README"

@@ -2,7 +2,7 @@ from collections import Counter
 
 import pytest
 
-from bench.fewshot import allocate_quotas, stratified_sample
+from bench.core.fewshot import allocate_quotas, stratified_sample
 
 LABELS = [0] * 600 + [1] * 300 + [2] * 100  # 60% / 30% / 10%
 

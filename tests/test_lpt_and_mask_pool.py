@@ -4,7 +4,8 @@ import pytest
 import torch
 
 from methods.mask_pool import MaskPoolModel
-from tests.test_methods import SENTENCES, build
+from tests.helpers import batch, build
+from tests.test_methods import SENTENCES
 
 
 def _layer_inputs(built) -> list[torch.Tensor]:
@@ -12,7 +13,7 @@ def _layer_inputs(built) -> list[torch.Tensor]:
     seen: list[torch.Tensor] = []
     layers = built.model.stack.encoder.encoder.layer
     handles = [layer.register_forward_pre_hook(lambda _m, args: seen.append(args[0])) for layer in layers]
-    inputs = built.collate(SENTENCES)
+    inputs = batch(built, SENTENCES)
     inputs.pop("labels")
     built.model.train()
     logits = built.model(**inputs)
@@ -44,9 +45,9 @@ def test_lpt_default_layer_is_the_middle_one(tiny_model):
 
 def test_mask_pool_pools_exactly_the_mask_tokens(tiny_model):
     built = build("mask_pool", tiny_model, n_masks="3", prompt_length="2", layers="[-2, -3]",
-                  pooling="max")
-    inputs = built.collate(SENTENCES)
-    mask_id = built.collate.encoder.tokenizer.mask_token_id
+                  mask_pooling="max")
+    inputs = batch(built, SENTENCES)
+    mask_id = built.encoder.tokenizer.mask_token_id
     positions = inputs["mask_positions"]
     assert positions.shape == (len(SENTENCES), 3)
     assert torch.all(inputs["input_ids"].gather(1, positions) == mask_id)
@@ -68,6 +69,6 @@ def test_mask_pool_pools_exactly_the_mask_tokens(tiny_model):
 
 
 def test_mask_pool_avg_plus_max_doubles_the_classifier_input(tiny_model):
-    single = build("mask_pool", tiny_model, pooling="max").model.classifier.in_features
-    double = build("mask_pool", tiny_model, pooling="avg+max").model.classifier.in_features
+    single = build("mask_pool", tiny_model, mask_pooling="max").model.classifier.in_features
+    double = build("mask_pool", tiny_model, mask_pooling="avg+max").model.classifier.in_features
     assert double == 2 * single == 64

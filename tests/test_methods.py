@@ -3,24 +3,18 @@
 import pytest
 import torch
 
-from bench.device import choose_device
-from bench.models import resolve_model
-from bench.train import TrainConfig, make_optimizer, train_step
-from methods import METHODS, get_method
-from tasks import get_task
-from tasks.loader import Example
+from bench.core.device import choose_device
+from bench.core.method import METHODS, HeadOrigin
+from bench.core.task import Example, get_task
+from bench.training.loop import TrainConfig, make_optimizer, train_step
+from tests.helpers import batch, build, run_tiny, tiny_grid
 
 CPU = choose_device("cpu")
 SENTENCES = [Example(("a great and moving film",), 1), Example(("dull , flat and far too long",), 0),
              Example(("loved every minute",), 1), Example(("hated it",), 0)]
 PAIRS = [Example(("他说明天会下雨", "明天可能下雨"), 0), Example(("今天很热", "今天很冷"), 2),
          Example(("我喜欢猫", "我有一只猫"), 1)]
-
-
-def build(method: str, model_path, task: str = "sst2", **knobs: str):
-    spec = get_method(method)
-    config = spec.make_config(knobs)
-    return spec.build(config, model=resolve_model(str(model_path)), task=get_task(task), max_length=64)
+LOOP_METHODS = [name for name in METHODS.names() if METHODS.get(name).in_perf and METHODS.get(name).available]
 
 
 def claimed(name: str, fragments: tuple[str, ...]) -> bool:
@@ -32,7 +26,7 @@ def any_tiny_model(request, tiny_model, tiny_roberta):
     return tiny_model if request.param == "bert" else tiny_roberta
 
 
-@pytest.mark.parametrize("method", METHODS.names())
+@pytest.mark.parametrize("method", LOOP_METHODS)
 def test_trainable_parameters_are_exactly_the_claimed_ones(method, any_tiny_model):
     built = build(method, any_tiny_model)
     trainable = {name for name, p in built.model.named_parameters() if p.requires_grad}
@@ -40,7 +34,7 @@ def test_trainable_parameters_are_exactly_the_claimed_ones(method, any_tiny_mode
     assert trainable == expected and trainable
 
 
-@pytest.mark.parametrize("method", METHODS.names())
+@pytest.mark.parametrize("method", LOOP_METHODS)
 def test_optimiser_steps_move_every_trainable_weight_and_no_frozen_one(method, any_tiny_model):
     torch.manual_seed(0)
     built = build(method, any_tiny_model)
@@ -48,7 +42,7 @@ def test_optimiser_steps_move_every_trainable_weight_and_no_frozen_one(method, a
     config = TrainConfig(weight_decay=0.0)
     optimizer = make_optimizer(built.model, config, 1e-2, CPU)
     for _ in range(2):  # LoRA's B starts at zero, so A first gets a gradient at the second step
-        train_step(built.model, built.collate(SENTENCES), optimizer, config, CPU)
+        train_step(built.model, batch(built, SENTENCES), optimizer, config, CPU)
     for name, parameter in built.model.named_parameters():
         if parameter.requires_grad:
             assert not torch.equal(parameter, before[name]), f"{name} did not move"
@@ -56,11 +50,11 @@ def test_optimiser_steps_move_every_trainable_weight_and_no_frozen_one(method, a
             assert torch.equal(parameter, before[name]), f"frozen {name} changed"
 
 
-@pytest.mark.parametrize("method", METHODS.names())
+@pytest.mark.parametrize("method", [name for name in METHODS.names() if METHODS.get(name).available])
 @pytest.mark.parametrize(("task", "examples"), [("sst2", SENTENCES), ("ocnli", PAIRS)])
 def test_logits_have_shape_batch_by_labels(method, task, examples, tiny_model):
     built = build(method, tiny_model, task)
-    inputs = built.collate(examples)
+    inputs = batch(built, examples)
     labels = inputs.pop("labels")
     built.model.eval()
     with torch.no_grad():
@@ -75,28 +69,26 @@ def test_a_new_mlm_head_trains_while_a_pretrained_one_stays_frozen(tmp_path, tin
     AutoModel.from_pretrained(tiny_model).save_pretrained(tmp_path)  # encoder only: no MLM head
     AutoTokenizer.from_pretrained(tiny_model).save_pretrained(tmp_path)
     headless, pretrained = build("p_tuning", tmp_path), build("p_tuning", tiny_model)
-    assert (headless.mlm_head, pretrained.mlm_head) == ("new", "pretrained")
+    assert (headless.mlm_head.origin, pretrained.mlm_head.origin) == (HeadOrigin.NEW, HeadOrigin.PRETRAINED)
     head_trains = {any(p.requires_grad for n, p in built.model.named_parameters() if ".head." in n)
                    for built in (headless, pretrained)}
     assert head_trains == {True, False}
 
 
-@pytest.mark.parametrize("method", METHODS.names())
+@pytest.mark.parametrize("method", [name for name in METHODS.names() if METHODS.get(name).available])
 def test_reported_trainable_parameter_count_matches_the_module(method, tiny_model, data_dir, tmp_path):
-    from bench.results import ResultsStore
-    from bench.runner import run_grid
-    from tests.helpers import tiny_grid
-
-    [record] = run_grid(tiny_grid(tiny_model, data_dir, methods=(method,)), ResultsStore(tmp_path), CPU)
-    assert record.status == "success", record.error
+    [record] = run_tiny(tiny_grid(tiny_model, methods=(method,)), tmp_path, data_dir)
+    assert record.succeeded, record.error
     built = build(method, tiny_model)
-    assert record.trainable_params == sum(p.numel() for p in built.model.parameters() if p.requires_grad)
-    assert record.total_params == sum(p.numel() for p in built.model.parameters())
+    if built.fit is None:  # a fitted method's head exists only after the fit
+        assert record.trainable_params == sum(p.numel() for p in built.model.parameters() if p.requires_grad)
+        assert record.total_params == sum(p.numel() for p in built.model.parameters())
+    assert 0 < record.trainable_params <= record.total_params
 
 
 def test_prompt_tuning_vocab_init_starts_from_word_embeddings_and_random_init_does_not(tiny_model):
     def prompt_and_vocabulary(init: str) -> tuple[torch.Tensor, torch.Tensor]:
-        peft_model = build("prompt_tuning", tiny_model, init=init).model.classifier
+        peft_model = build("prompt_tuning", tiny_model, init=init).model.encoder
         prompt = peft_model.prompt_encoder["default"].embedding.weight
         return prompt, peft_model.get_input_embeddings().weight
 

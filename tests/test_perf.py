@@ -1,22 +1,36 @@
-"""The weight-free perf command on a tiny shape: every requested row has positive figures."""
+"""The weight-free perf command on a tiny shape: every row from the registry has positive figures."""
 
 import pytest
 
-from bench.cli import main
-from bench.flops import forward_flops_per_sample, peak_flops
-from bench.peers import PEERS
-from bench.perf import PerfConfig, run_perf, write_perf
-from bench.perf_worker import PERF_VARIANTS
-from bench.shapes import SHAPES, materialise_shape, shape_config, synthetic_vocabulary
-from methods import METHODS
+from bench.cli.main import main
+from bench.cli.plugins import WORKER_PRELOAD, PluginSetup
+from bench.core.method import METHODS
+from bench.perf.flops import forward_flops_per_sample, peak_flops
+from bench.perf.peers import PEERS
+from bench.perf.rows import all_rows, select_rows
+from bench.perf.runner import PerfConfig, run_perf
+from bench.perf.shapes import SHAPES, materialise_shape, shape_config, synthetic_vocabulary
+from reports.perf import write_perf
+
+
+def test_the_rows_are_the_registrys_methods_their_variants_and_peers():
+    names = [row.name for row in all_rows()]
+    loop_methods = [name for name in METHODS.names()
+                    if METHODS.get(name).in_perf and METHODS.get(name).available]
+    variants = [variant for name in loop_methods for variant in METHODS.get(name).perf_variants]
+    assert names[-len(PEERS):] == list(PEERS) and set(names[:-len(PEERS)]) == {*loop_methods, *variants}
+    assert {"lpt_cached", "p_tuning_mlp"} <= set(variants)
+    by_name = {row.name: row for row in all_rows()}
+    for name in loop_methods:
+        assert by_name[name].reference == (METHODS.get(name).peer or "")
+        assert by_name[name].reference in ("", *PEERS)
 
 
 def test_perf_smoke_on_a_tiny_shape_gives_positive_complete_figures_for_every_row(tmp_path):
-    methods = (*METHODS.names(), *PERF_VARIANTS, *PEERS)
-    config = PerfConfig(shape="bert-tiny", methods=methods, batch_size=4, seq_len=32, steps=2, warmup=1,
-                        device="cpu")
-    results = run_perf(config)
-    assert [result.method for result in results] == list(methods) and "lpt_cached" in methods
+    config = PerfConfig(shape="bert-tiny", rows=tuple(all_rows()), batch_size=4, seq_len=32, steps=2,
+                        warmup=1, device="cpu")
+    results = run_perf(config, PluginSetup(), WORKER_PRELOAD)
+    assert [result.method for result in results] == [row.name for row in config.rows]
     for result in results:
         assert result.status == "success", (result.method, result.error)
         assert result.train_samples_per_s > 0 and result.infer_samples_per_s > 0
@@ -29,9 +43,12 @@ def test_perf_smoke_on_a_tiny_shape_gives_positive_complete_figures_for_every_ro
 
 
 def test_a_row_that_fails_is_reported_as_failed_and_the_next_row_still_runs():
-    config = PerfConfig(shape="bert-tiny", methods=("no_such_method", "peer_lora"), batch_size=2, seq_len=8,
-                        steps=1, warmup=0, device="cpu")
-    failed, succeeded = run_perf(config)
+    from bench.perf.rows import PerfRow
+
+    rows = (PerfRow("no_such_method", "no_such_method"), *select_rows(["peer_lora"]))
+    config = PerfConfig(shape="bert-tiny", rows=rows, batch_size=2, seq_len=8, steps=1, warmup=0,
+                        device="cpu")
+    failed, succeeded = run_perf(config, PluginSetup(), WORKER_PRELOAD)
     assert failed.status == "failed" and "no_such_method" in failed.error
     assert succeeded.status == "success" and succeeded.train_samples_per_s > 0
 
@@ -47,9 +64,9 @@ def test_shape_folders_load_with_special_tokens_in_place(shape, tmp_path):
     vocabulary = synthetic_vocabulary(config)
     assert vocabulary[config["pad_token_id"]] == "[PAD]" and len(set(vocabulary)) == config["vocab_size"]
     if shape == "bert-tiny":
-        from bench.models import load_encoder
+        from bench.core.loading import load_encoder
 
-        encoder = load_encoder(materialise_shape(shape, tmp_path))
+        encoder, _ = load_encoder(materialise_shape(shape, tmp_path))
         assert encoder.config.hidden_size == 128
 
 
@@ -64,9 +81,10 @@ def test_flops_of_roberta_large_forward_and_known_peaks():
 
 
 def test_training_flops_count_only_the_layers_that_run_and_the_gradients_that_flow(tiny_model):
-    from bench.flops import train_flops_per_sample
-    from bench.models import ModelRef, load_config
-    from tests.test_methods import build
+    from bench.core.loading import load_config
+    from bench.core.models import ModelRef
+    from bench.perf.flops import train_flops_per_sample
+    from tests.helpers import build
 
     model = build("full_ft", tiny_model).model
     config = load_config(ModelRef(str(tiny_model), "tiny"))

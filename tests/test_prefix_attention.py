@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from bench.peers import cache_argument, expose_past_key_values
+from bench.perf.peers import cache_argument, expose_past_key_values
 from methods.prefix_attention import PrefixEncoder, active_prefixes, use_prefix_attention
 
 PREFIX = 3

@@ -1,9 +1,9 @@
 import pytest
 
-from bench.errors import BenchError
-from bench.registry import Registry
-from methods import METHODS
-from tasks import TASKS
+from bench.core.errors import BenchError
+from bench.core.method import METHODS
+from bench.core.registry import Registry
+from bench.core.task import TASKS
 
 
 def test_unknown_name_is_a_one_line_error_with_a_suggestion():
@@ -19,14 +19,22 @@ def test_unknown_name_is_a_one_line_error_with_a_suggestion():
 def test_duplicate_and_non_snake_case_names_are_rejected():
     registry: Registry[int] = Registry("method")
     registry.add("lora", 1)
-    with pytest.raises(ValueError, match="twice"):
+    with pytest.raises(BenchError, match="twice"):
         registry.add("lora", 2)
-    with pytest.raises(ValueError, match="snake_case"):
+    with pytest.raises(BenchError, match="snake_case"):
         registry.add("P-Tuning", 3)
 
 
-def test_builtin_registries_hold_the_issue_tasks_and_methods():
-    for name in ("sst2", "eprstmt", "bustm", "ocnli", "tnews", "iflytek", "csldcp"):
-        assert name in TASKS
-    for name in ("full_ft", "hard_prompt"):
-        assert name in METHODS
+@pytest.mark.parametrize("name", METHODS.names())
+def test_every_registered_method_builds_its_default_config_and_describes_itself(name):
+    spec = METHODS.get(name)
+    config = spec.make_config()
+    assert spec.description and config.learning_rate > 0 and config.epochs >= 1
+    assert spec.make_config(config.knobs()) == config  # a record's knobs rebuild the same config
+
+
+def test_the_issue_tasks_and_methods_are_built_in():
+    assert {"sst2", "cola", "mrpc", "eprstmt", "bustm", "ocnli", "tnews", "iflytek", "csldcp", "afqmc",
+            "chnsenticorp", "lmbff_sst2"} <= set(TASKS.names())
+    assert {"full_ft", "hard_prompt", "p_tuning", "prefix_tuning", "p_tuning_v2", "lpt", "mask_pool", "lora",
+            "prompt_tuning"} <= set(METHODS.names())

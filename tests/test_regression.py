@@ -1,25 +1,35 @@
-"""`check` against hand-made result files: drops beyond tolerance fail, noise passes."""
+"""`check` against hand-made result files: drops beyond tolerance fail, noise passes, and cells are
+matched on their whole configuration."""
+
+import json
 
 import pandas as pd
 import pytest
 
-from bench.cli import main
-from bench.regression import Tolerances, check_against_baseline
+from bench.cli.main import main
+from bench.core.records import CellResult, CellStatus
+from bench.core.store import ResultsStore
+from reports.regression import Tolerances, Verdict, check_against_baseline, library_differences
 
 SEEDS = (13, 21, 42)
-
-
 VERSIONS = "torch=2.13.0,transformers=5.23.0,peft=0.21.2,datasets=5.2.0,petbench=0.1.0"
 
 
-def results(scores_by_method: dict[str, tuple[float, ...]], *, speed=100.0, memory=1e9, device="H100",
-            versions=VERSIONS):
-    rows = [{"task": "sst2", "method": method, "model": "m", "shots": "100", "status": "success",
-             "seed": seed, "score": score, "train_samples_per_s": speed, "peak_memory_bytes": memory,
-             "device": device, "versions": versions}
-            for method, scores in scores_by_method.items()
-            for seed, score in zip(SEEDS, scores, strict=True)]
-    return pd.DataFrame(rows)
+def record(method: str, seed: int, score: float, *, speed=100.0, memory=10**9, device="H100", epochs=10,
+           versions=VERSIONS) -> CellResult:
+    return CellResult(cell_id=f"{method}/{epochs}/{seed}", config_id=f"{method}-{epochs}",
+                      status=CellStatus.SUCCESS, task="sst2", task_version="1", language="en", method=method,
+                      method_config=json.dumps({"epochs": epochs}), model="m", seed=seed, shots=100,
+                      split=None,
+                      zero_shot=False, metric="accuracy", score=score, train_samples_per_s=speed,
+                      peak_memory_bytes=memory, device=device, versions=versions, train_config="{}")
+
+
+def results(scores_by_method: dict[str, tuple[float, ...]], **options) -> pd.DataFrame:
+    from reports.aggregate import cells_frame
+
+    return cells_frame([record(method, seed, score, **options) for method, scores in scores_by_method.items()
+                        for seed, score in zip(SEEDS, scores, strict=True)])
 
 
 BASELINE = results({"lpt": (0.80, 0.81, 0.79), "lora": (0.85, 0.85, 0.85)})
@@ -32,100 +42,90 @@ def verdicts(current: pd.DataFrame, **tolerances) -> dict[tuple[str, str], str]:
 
 def test_a_planted_three_point_drop_is_a_regression():
     found = verdicts(results({"lpt": (0.77, 0.78, 0.76), "lora": (0.85, 0.85, 0.85)}))
-    assert found[("lpt", "score")] == "regressed" and found[("lora", "score")] == "ok"
+    assert found[("lpt", "score")] == Verdict.REGRESSED and found[("lora", "score")] == Verdict.OK
 
 
 def test_noise_within_tolerance_passes():
     # the baseline's spread (sem about 0.58 points) allows max(1, 2 x 0.58) = 1.15 points
     found = verdicts(results({"lpt": (0.795, 0.80, 0.78), "lora": (0.845, 0.85, 0.85)}))
-    assert {verdict for (_, measure), verdict in found.items() if measure == "score"} == {"ok"}
+    assert {verdict for (_, measure), verdict in found.items() if measure == "score"} == {Verdict.OK}
 
 
 def test_missing_and_new_cells_are_reported():
     found = verdicts(results({"lpt": (0.80, 0.81, 0.79), "mask_pool": (0.7, 0.7, 0.7)}))
-    assert found[("lora", "cell")] == "missing" and found[("mask_pool", "cell")] == "new"
+    assert found[("lora", "cell")] == Verdict.MISSING and found[("mask_pool", "cell")] == Verdict.NEW
 
 
-def test_throughput_drop_counts_only_on_the_same_device_and_memory_rise_is_flagged():
+def test_another_configuration_of_a_method_is_new_not_compared():
+    found = verdicts(results({"lpt": (0.60, 0.60, 0.60)}, epochs=1))
+    assert found[("lpt (epochs=1)", "cell")] == Verdict.NEW
+    assert found[("lpt (epochs=10)", "cell")] == Verdict.MISSING
+    assert not any(verdict == Verdict.REGRESSED for verdict in found.values())
+
+
+def test_gpu_throughput_and_memory_are_gated_and_cpu_throughput_only_when_asked():
     slower = results({"lpt": (0.80, 0.81, 0.79), "lora": (0.85, 0.85, 0.85)}, speed=80.0, memory=1.2e9)
     found = verdicts(slower)
-    assert found[("lpt", "train samples/s")] == "regressed" and found[("lpt", "peak memory")] == "regressed"
+    assert found[("lpt", "train samples/s")] == Verdict.REGRESSED
+    assert found[("lpt", "peak memory")] == Verdict.REGRESSED
+    assert verdicts(slower, throughput=0.25, memory=0.25)[("lpt", "train samples/s")] == Verdict.OK
     elsewhere = verdicts(results({"lpt": (0.80, 0.81, 0.79)}, speed=10.0, device="cpu"))
-    assert ("lpt", "train samples/s") not in elsewhere
-    assert verdicts(slower, throughput=0.25, memory=0.25)[("lpt", "train samples/s")] == "ok"
+    assert ("lpt", "train samples/s") not in elsewhere  # another device: not comparable
+    cpu_baseline = results({"lpt": (0.80, 0.81, 0.79)}, device="cpu (2 threads)")
+    cpu_slower = results({"lpt": (0.80, 0.81, 0.79)}, speed=50.0, device="cpu (2 threads)")
+    ungated = {(f.method, f.measure) for f in check_against_baseline(cpu_slower, cpu_baseline, Tolerances())}
+    assert ("lpt", "train samples/s") not in ungated
+    gated = check_against_baseline(cpu_slower, cpu_baseline, Tolerances(cpu_throughput=0.3))
+    assert {(f.measure, f.verdict) for f in gated} >= {("train samples/s", Verdict.REGRESSED)}
+
+
+def test_check_warns_without_failing_when_library_versions_differ():
+    newer = results({"lpt": (0.80, 0.81, 0.79)}, versions=VERSIONS.replace("transformers=5.23.0",
+                                                                             "transformers=5.24.0"))
+    assert library_differences(newer, BASELINE) == ["transformers 5.23.0 -> 5.24.0"]
+    assert library_differences(BASELINE, BASELINE) == []
+    verdicts_found = {f.verdict for f in check_against_baseline(newer, BASELINE, Tolerances())}
+    assert verdicts_found <= {Verdict.OK, Verdict.MISSING}
 
 
 @pytest.mark.parametrize(("scores", "expected_exit"), [((0.77, 0.78, 0.76), 1), ((0.80, 0.80, 0.80), 0)])
 def test_check_command_exits_1_on_regression_and_0_otherwise(tmp_path, capsys, scores, expected_exit):
-    from bench.results import CellResult, ResultsStore
-
     BASELINE.to_csv(tmp_path / "base.csv", index=False)
     store = ResultsStore(tmp_path / "run")
     for method, values in (("lpt", scores), ("lora", (0.85, 0.85, 0.85))):
         for seed, score in zip(SEEDS, values, strict=True):
-            store.append(CellResult(cell_id=f"{method}/{seed}", status="success", task="sst2",
-                                    task_version="1", language="en", method=method, method_config="{}",
-                                    model="m", seed=seed,
-                                    shots=100, fewclue_split=None, zero_shot=False, metric="accuracy",
-                                    score=score, train_samples_per_s=100.0, peak_memory_bytes=10**9,
-                                    device="H100", versions=VERSIONS))
+            store.append(record(method, seed, score))
     assert main(["check", str(tmp_path / "run"), "--baseline", str(tmp_path / "base.csv")]) == expected_exit
     captured = capsys.readouterr()
     assert ("regressed" in captured.out.splitlines()[2]) == (expected_exit == 1)
     assert "warning" not in captured.err
 
 
-def test_check_warns_without_failing_when_library_versions_differ():
-    from bench.regression import library_differences
-
-    newer = results({"lpt": (0.80, 0.81, 0.79)}, versions=VERSIONS.replace("transformers=5.23.0",
-                                                                             "transformers=5.24.0"))
-    assert library_differences(newer, BASELINE) == ["transformers 5.23.0 -> 5.24.0"]
-    assert library_differences(BASELINE, BASELINE) == []
-    assert {f.verdict for f in check_against_baseline(newer, BASELINE, Tolerances())} <= {"ok", "missing"}
-
-
-def test_check_rejects_a_file_that_is_not_a_results_csv(tmp_path, capsys):
-    (tmp_path / "base.csv").write_text("a,b\n1,2\n")
-    assert main(["check", str(tmp_path), "--baseline", str(tmp_path / "base.csv")]) == 2
-    assert "lacks columns" in capsys.readouterr().err
-
-
 def test_a_stored_baseline_has_its_environment_and_a_run_passes_against_itself(tmp_path, monkeypatch, capsys):
-    import json
-
-    from bench.baselines import store_baseline
-    from bench.results import CellResult, ResultsStore
+    from reports.baselines import store_baseline
 
     store = ResultsStore(tmp_path / "run")
     for seed, score in zip(SEEDS, (0.80, 0.81, 0.79), strict=True):
-        store.append(CellResult(cell_id=f"lpt/{seed}", status="success", task="sst2", task_version="1",
-                                language="en", method="lpt", method_config="{}", model="m", seed=seed,
-                                shots=100, fewclue_split=None, zero_shot=False, metric="accuracy",
-                                score=score, train_samples_per_s=50.0, peak_memory_bytes=10**8,
-                                device="cpu (2 threads)", versions="torch=x"))
+        store.append(record("lpt", seed, score, device="cpu (2 threads)"))
     monkeypatch.chdir(tmp_path)
     assert main(["baseline", "run", "--name", "v1"]) == 0
     environment = json.loads((tmp_path / "baselines" / "v1.json").read_text())
     assert environment["cells"] == 3 and environment["devices"] == ["cpu (2 threads)"]
     assert main(["check", "run", "--baseline", "v1"]) == 0
     assert "0 regressed" in capsys.readouterr().out
-    path = store_baseline(tmp_path / "run", "v2", tmp_path / "elsewhere")
-    assert path.exists()
+    assert store_baseline(tmp_path / "run", "v2", tmp_path / "elsewhere").exists()
 
 
-def test_compare_reports_the_paired_mean_difference_and_its_interval(tmp_path, capsys):
-    from bench.results import CellResult, ResultsStore
-
+def test_compare_reports_the_paired_difference_and_needs_two_seeds_for_an_interval(tmp_path, capsys):
     store = ResultsStore(tmp_path)
-    for method, scores in (("lpt", (0.80, 0.82, 0.84)), ("lora", (0.78, 0.79, 0.80))):
-        for seed, score in zip(SEEDS, scores, strict=True):
-            store.append(CellResult(cell_id=f"{method}/{seed}", status="success", task="sst2",
-                                    task_version="1", language="en", method=method, method_config="{}",
-                                    model="m", seed=seed, shots=100, fewclue_split=None, zero_shot=False,
-                                    metric="accuracy", score=score))
+    for seed, (a, b) in zip(SEEDS, ((0.80, 0.78), (0.82, 0.79), (0.81, 0.80)), strict=True):
+        store.append(record("lpt", seed, a))
+        store.append(record("lora", seed, b))
     assert main(["compare", str(tmp_path), "--methods", "lpt,lora"]) == 0
     out = capsys.readouterr().out
-    # differences 2, 3, 4 points: mean 3, t(0.975, 2) x 1 / sqrt(3) = 2.48
-    assert "+3.00" in out and "[+0.52, +5.48]" in out and "| sst2 " in out
-    assert main(["compare", str(tmp_path), "--methods", "lpt"]) == 2
+    assert "+2.00" in out and "[" in out
+    single = ResultsStore(tmp_path / "single")
+    single.append(record("lpt", 13, 0.8))
+    single.append(record("lora", 13, 0.7))
+    assert main(["compare", str(tmp_path / "single"), "--methods", "lpt,lora"]) == 0
+    assert "n/a (one shared seed)" in capsys.readouterr().out

@@ -11,21 +11,21 @@ from pathlib import Path
 import pytest
 import torch
 
-from bench.device import choose_device
-from bench.errors import BenchError
-from bench.results import ResultsStore
-from bench.runner import run_grid
-from methods.spec import MethodConfig, MethodSpec
+from bench.core.errors import BenchError
+from bench.core.method import METHODS, MethodConfig, register_method
+from bench.core.records import CellResult, CellStatus
+from bench.core.store import ResultsStore
+from bench.training.executors import LocalExecutor
 from reports import write_reports
-from tests.helpers import tiny_grid
+from tests.helpers import run_tiny, tiny_grid
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _sweep(model: Path, out: Path) -> subprocess.Popen:
-    command = [sys.executable, "run_bench.py", "--model", str(model), "--methods", "full_ft",
-               "--seeds", "1,2,3,4", "--shots", "8", "--epochs", "10", "--batch-size", "4",
-               "--max-length", "32", "--device", "cpu", "--out", str(out)]
+def _sweep(model: Path, data_dir: Path, out: Path) -> subprocess.Popen:
+    command = [sys.executable, "run_bench.py", "--model", str(model), "--data-dir", str(data_dir),
+               "--methods", "full_ft", "--seeds", "1,2,3,4", "--shots", "8", "--epochs", "10",
+               "--batch-size", "4", "--max-length", "32", "--device", "cpu", "--out", str(out)]
     return subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
@@ -33,9 +33,9 @@ def _lines(path: Path) -> list[str]:
     return path.read_text().splitlines() if path.exists() else []
 
 
-def test_a_sweep_killed_with_sigkill_resumes_losing_at_most_the_running_cell(tmp_path, tiny_model):
+def test_a_sweep_killed_with_sigkill_resumes_losing_at_most_the_running_cell(tmp_path, tiny_model, data_dir):
     results = tmp_path / "results.jsonl"
-    process = _sweep(tiny_model, tmp_path)
+    process = _sweep(tiny_model, data_dir, tmp_path)
     deadline = time.time() + 240
     while len(_lines(results)) < 1 and time.time() < deadline and process.poll() is None:
         time.sleep(0.2)
@@ -44,7 +44,7 @@ def test_a_sweep_killed_with_sigkill_resumes_losing_at_most_the_running_cell(tmp
     written = _lines(results)
     assert 1 <= len(written) < 4, "the sweep should be killed mid-way"
     assert all(json.loads(line)["status"] == "success" for line in written)  # no truncated line
-    assert _sweep(tiny_model, tmp_path).wait(timeout=600) == 0
+    assert _sweep(tiny_model, data_dir, tmp_path).wait(timeout=600) == 0
     records = ResultsStore(tmp_path).load()
     assert sorted(record.seed for record in records) == [1, 2, 3, 4]  # nothing lost, nothing twice
     assert _lines(results)[: len(written)] == written
@@ -54,13 +54,39 @@ def _out_of_memory(config, *, model, task, max_length):
     raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 20.00 GiB")
 
 
-def test_an_out_of_memory_cell_is_recorded_as_failed_and_the_next_cell_runs(tmp_path, tiny_model, data_dir):
-    oom = MethodSpec("oom", MethodConfig, _out_of_memory, "planted out-of-memory")
-    grid = tiny_grid(tiny_model, data_dir, methods=("full_ft",), extra_methods=(oom,), seeds=(1,))
-    ordered = type(grid)(**{**grid.__dict__, "methods": tuple(reversed(grid.methods))})
-    records = run_grid(ordered, ResultsStore(tmp_path), choose_device("cpu"))
-    assert [(r.method, r.status) for r in records] == [("oom", "failed"), ("full_ft", "success")]
+@pytest.fixture
+def planted_oom():
+    register_method("planted_oom", config=MethodConfig)(_out_of_memory)
+    yield
+    METHODS.remove("planted_oom")
+
+
+def test_an_out_of_memory_cell_is_recorded_as_failed_and_the_next_cell_runs(tmp_path, tiny_model, data_dir,
+                                                                          planted_oom):
+    records = run_tiny(tiny_grid(tiny_model, methods=("planted_oom", "full_ft")), tmp_path, data_dir)
+    assert [(r.method, r.status) for r in records] == [("planted_oom", "failed"), ("full_ft", "success")]
     assert records[0].error.startswith("OutOfMemoryError: CUDA out of memory")
+
+
+def test_a_cell_whose_process_is_killed_is_recorded_as_failed_and_the_sweep_goes_on(tmp_path, tiny_model,
+                                                                                   data_dir):
+    from bench.cli.plugins import WORKER_PRELOAD, PluginSetup
+
+    # the planted method reaches the cell's fresh process through a plugin file, as a user's would
+    plugin = tmp_path / "plugin.py"
+    plugin.write_text("import os, signal\nfrom bench.core.method import MethodConfig, register_method\n\n"
+                      "@register_method('planted_kill', config=MethodConfig)\n"
+                      "def build(config, *, model, task, max_length):\n"
+                      "    os.kill(os.getpid(), signal.SIGKILL)\n", encoding="utf-8")
+    setup = PluginSetup((str(plugin),))
+    setup()
+    try:
+        grid = tiny_grid(tiny_model, methods=("planted_kill", "full_ft"))
+        records = run_tiny(grid, tmp_path / "out", data_dir, LocalExecutor(setup, preload=WORKER_PRELOAD))
+    finally:
+        METHODS.remove("planted_kill")
+    assert [(r.method, r.status) for r in records] == [("planted_kill", "failed"), ("full_ft", "success")]
+    assert records[0].error == "worker exited -9 without a result"
 
 
 def test_a_corrupt_results_line_is_a_one_line_error_not_a_crash(tmp_path):
@@ -70,8 +96,7 @@ def test_a_corrupt_results_line_is_a_one_line_error_not_a_crash(tmp_path):
 
 
 def test_report_writes_linked_figures(tmp_path, tiny_model, data_dir):
-    grid = tiny_grid(tiny_model, data_dir, methods=("full_ft", "lpt"), seeds=(1, 2))
-    run_grid(grid, ResultsStore(tmp_path), choose_device("cpu"))
+    run_tiny(tiny_grid(tiny_model, methods=("full_ft", "lpt"), seeds=(1, 2)), tmp_path, data_dir)
     markdown = write_reports(tmp_path)
     for name in ("accuracy_vs_params.png", "accuracy_vs_memory.png", "train_throughput.png"):
         assert (tmp_path / name).is_file(), f"{name} not written"
@@ -88,11 +113,9 @@ def test_concurrent_appends_to_one_store_lose_no_record(tmp_path):
 
 
 def _append_records(out: str, worker: int) -> None:
-    from bench.results import CellResult
-
     for index in range(10):
         seed = worker * 10 + index
         ResultsStore(Path(out)).append(CellResult(
-            cell_id=f"c{seed}", status="success", task="t", task_version="1", language="en", method="m",
-            method_config="{}", model="x", seed=seed, shots=1, fewclue_split=None, zero_shot=False,
-            metric="accuracy"))
+            cell_id=f"c{seed}", config_id="c", status=CellStatus.SUCCESS, task="t", task_version="1",
+            language="en", method="m", method_config="{}", model="x", seed=seed, shots=1, split=None,
+            zero_shot=False, metric="accuracy"))

@@ -1,28 +1,36 @@
 """The grid runner end to end on the tiny model: records, reports, resume and failures."""
 
 import json
+import os
+import subprocess
+import sys
+from dataclasses import replace
+from pathlib import Path
 
 import pandas as pd
+import pytest
 
-from bench.device import choose_device
-from bench.results import ResultsStore
-from bench.runner import expand_cells, run_grid
-from methods.spec import MethodConfig, MethodSpec
+from bench.core.method import METHODS, MethodConfig, register_method
+from bench.core.records import CellStatus
+from bench.training.cells import expand_cells
+from bench.training.executors import LocalExecutor
 from reports import write_reports
-from tests.helpers import tiny_grid
+from tests.helpers import run_tiny, tiny_grid
 
-CPU = choose_device("cpu")
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_two_by_two_grid_writes_results_csv_and_report(tmp_path, tiny_model, data_dir):
-    grid = tiny_grid(tiny_model, data_dir, tasks=("sst2", "eprstmt"), methods=("full_ft", "hard_prompt"))
-    records = run_grid(grid, ResultsStore(tmp_path), CPU)
-    assert [r.status for r in records] == ["success"] * 4, [r.error for r in records]
+    grid = tiny_grid(tiny_model, tasks=("sst2", "eprstmt"), methods=("full_ft", "hard_prompt"))
+    records = run_tiny(grid, tmp_path, data_dir)
+    assert [r.status for r in records] == [CellStatus.SUCCESS] * 4, [r.error for r in records]
     for record in records:
         assert 0.0 <= record.score <= 1.0 and record.train_samples_per_s > 0
         assert record.eval_samples_per_s > 0 and record.peak_memory_bytes >= 0
         assert 0 < record.trainable_params <= record.total_params
-        assert record.n_train == 8 and "torch=" in record.versions
+        assert "torch=" in record.versions and record.data_fingerprint and record.model_fingerprint
+    assert {r.n_train for r in records if r.task == "sst2"} == {8}
+    assert {r.split for r in records} == {None, "0"}  # eprstmt ran its default official split
     markdown = write_reports(tmp_path)
     lines = (tmp_path / "results.jsonl").read_text().splitlines()
     assert len(lines) == 4 and all(json.loads(line)["status"] == "success" for line in lines)
@@ -31,45 +39,95 @@ def test_two_by_two_grid_writes_results_csv_and_report(tmp_path, tiny_model, dat
     assert (tmp_path / "report.md").read_text() == markdown
 
 
+def test_a_record_stores_the_configuration_that_actually_ran(tmp_path, tiny_model, data_dir):
+    grid = tiny_grid(tiny_model, methods=("lora",))
+    grid = replace(grid, methods=(replace(grid.methods[0], knobs=tuple(
+        (name, 3 if name == "epochs" else value) for name, value in grid.methods[0].knobs)),))
+    [record] = run_tiny(grid, tmp_path, data_dir)
+    config = json.loads(record.method_config)
+    assert config["epochs"] == 3 == record.epochs and config["learning_rate"] == record.learning_rate
+    assert json.loads(record.train_config)["max_steps"] == 2 and record.steps == 2
+
+
 def test_running_the_same_grid_again_skips_cells_already_done(tmp_path, tiny_model, data_dir):
-    grid = tiny_grid(tiny_model, data_dir, seeds=(1, 2))
-    assert len(run_grid(grid, ResultsStore(tmp_path), CPU)) == 2
-    assert run_grid(grid, ResultsStore(tmp_path), CPU) == []
-    bigger = tiny_grid(tiny_model, data_dir, seeds=(1, 2, 3))
-    assert [r.seed for r in run_grid(bigger, ResultsStore(tmp_path), CPU)] == [3]
+    grid = tiny_grid(tiny_model, seeds=(1, 2))
+    assert len(run_tiny(grid, tmp_path, data_dir)) == 2
+    assert run_tiny(grid, tmp_path, data_dir) == []
+    assert [r.seed for r in run_tiny(tiny_grid(tiny_model, seeds=(1, 2, 3)), tmp_path, data_dir)] == [3]
+
+
+def test_other_settings_are_a_new_cell_not_a_repeat(tmp_path, tiny_model, data_dir):
+    run_tiny(tiny_grid(tiny_model), tmp_path, data_dir)
+    longer = tiny_grid(tiny_model, train=replace(tiny_grid(tiny_model).train, max_steps=3))
+    [record] = run_tiny(longer, tmp_path, data_dir)
+    assert record.steps == 3
 
 
 def _broken_build(config, *, model, task, max_length):
     raise RuntimeError("CUDA out of memory (planted)")
 
 
-BROKEN = MethodSpec("broken", MethodConfig, _broken_build, "always fails")
+@pytest.fixture
+def planted_failure():
+    register_method("planted_failure", config=MethodConfig)(_broken_build)
+    yield "planted_failure"
+    METHODS.remove("planted_failure")
 
 
-def test_a_failing_cell_is_recorded_and_the_sweep_goes_on(tmp_path, tiny_model, data_dir):
-    grid = tiny_grid(tiny_model, data_dir, methods=("full_ft",), extra_methods=(BROKEN,))
-    records = run_grid(grid, ResultsStore(tmp_path), CPU)
-    assert [(r.method, r.status) for r in records] == [("full_ft", "success"), ("broken", "failed")]
+def test_a_failing_cell_is_recorded_and_the_sweep_goes_on(tmp_path, tiny_model, data_dir, planted_failure):
+    grid = tiny_grid(tiny_model, methods=("full_ft", "planted_failure"))
+    records = run_tiny(grid, tmp_path, data_dir)
+    assert [(r.method, r.status) for r in records] == [("full_ft", "success"), ("planted_failure", "failed")]
     assert records[1].error == "RuntimeError: CUDA out of memory (planted)"
     assert "Failed cells" in write_reports(tmp_path)
     # a re-run retries the failed cell only
-    assert [r.method for r in run_grid(grid, ResultsStore(tmp_path), CPU)] == ["broken"]
+    assert [r.method for r in run_tiny(grid, tmp_path, data_dir)] == ["planted_failure"]
 
 
-def test_cell_ids_are_stable_and_distinguish_every_axis(tiny_model, data_dir):
-    grid = tiny_grid(tiny_model, data_dir, tasks=("sst2", "eprstmt"), methods=("full_ft", "hard_prompt"),
-                     seeds=(1, 2))
-    ids = [cell.cell_id for cell in expand_cells(grid)]
+def test_cell_ids_distinguish_every_axis(tiny_model):
+    grid = tiny_grid(tiny_model, tasks=("sst2", "eprstmt"), methods=("full_ft", "hard_prompt"), seeds=(1, 2))
+    ids = [cell.cell_id(data_fingerprint="d", versions="v") for cell in expand_cells(grid)]
     assert len(set(ids)) == 8
-    assert ids == [cell.cell_id for cell in expand_cells(grid)]
+    cell = expand_cells(grid)[0]
+    reference = cell.cell_id(data_fingerprint="d", versions="v")
+    assert reference != cell.cell_id(data_fingerprint="e", versions="v")
+    assert reference != cell.cell_id(data_fingerprint="d", versions="w")
+
+
+CELL_IDS = """
+from bench.cli.plugins import load_builtins
+from bench.training.cells import expand_cells
+from tests.helpers import tiny_grid
+load_builtins()
+grid = tiny_grid({model!r}, tasks=("sst2", "eprstmt"), methods=("full_ft", "lora"), seeds=(1, 2))
+print(" ".join(cell.cell_id(data_fingerprint="d", versions="v") for cell in expand_cells(grid)))
+"""
+
+
+def test_cell_ids_are_the_same_in_another_process_with_another_hash_seed(tiny_model):
+    def ids(hash_seed: str) -> str:
+        environment = {**os.environ, "PYTHONHASHSEED": hash_seed}
+        return subprocess.run([sys.executable, "-c", CELL_IDS.format(model=str(tiny_model))], cwd=ROOT,
+                              env=environment, capture_output=True, text=True, check=True).stdout
+
+    first, second = ids("1"), ids("2")
+    assert first == second and len(set(first.split())) == 8
 
 
 def test_zero_shot_cells_train_nothing_and_are_labelled_in_the_report(tmp_path, tiny_model, data_dir):
-    import dataclasses
-
-    grid = tiny_grid(tiny_model, data_dir, methods=("hard_prompt",))
-    grid = dataclasses.replace(grid, train=dataclasses.replace(grid.train, zero_shot=True, max_steps=None))
-    [record] = run_grid(grid, ResultsStore(tmp_path), CPU)
-    assert record.status == "success" and record.zero_shot and record.steps == 0
+    grid = tiny_grid(tiny_model, methods=("hard_prompt",))
+    grid = replace(grid, train=replace(grid.train, zero_shot=True, max_steps=None))
+    [record] = run_tiny(grid, tmp_path, data_dir)
+    assert record.succeeded and record.zero_shot and record.steps == 0
     assert record.train_samples_per_s is None and record.eval_samples_per_s > 0
     assert "hard_prompt (zero-shot)" in write_reports(tmp_path)
+
+
+def test_the_local_executor_runs_each_cell_in_its_own_process(tmp_path, tiny_model, data_dir):
+    from bench.cli.plugins import WORKER_PRELOAD, PluginSetup
+
+    grid = tiny_grid(tiny_model, methods=("full_ft", "lora"))
+    records = run_tiny(grid, tmp_path, data_dir, LocalExecutor(PluginSetup(), preload=WORKER_PRELOAD))
+    assert [r.status for r in records] == ["success", "success"], [r.error for r in records]
+    inline = run_tiny(grid, tmp_path / "inline", data_dir)
+    assert [r.score for r in records] == [r.score for r in inline]

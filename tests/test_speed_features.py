@@ -2,13 +2,25 @@
 
 import dataclasses
 
+import pytest
 import torch
 
-from bench.device import DeviceChoice, choose_device
-from bench.train import TrainConfig, prepare_model, train_and_evaluate
-from tests.test_methods import SENTENCES, build
+from bench.core.device import DeviceChoice, choose_device
+from bench.training.loop import (
+    COMPILE_MIN_STEPS,
+    EncodedSplits,
+    Toggle,
+    TrainConfig,
+    pad_multiple,
+    prepare_model,
+    should_compile,
+    train_and_evaluate,
+)
+from tests.helpers import batch, build
+from tests.test_methods import SENTENCES
 
 CPU = choose_device("cpu")
+CUDA_LIKE = DeviceChoice(torch.device("cuda"), torch.bfloat16)  # only its type is read here
 
 
 def _seeded_build(method, model, **knobs):
@@ -16,11 +28,15 @@ def _seeded_build(method, model, **knobs):
     return build(method, model, **knobs)
 
 
+def _splits(built) -> EncodedSplits:
+    encoded = tuple(built.encoder.encode(SENTENCES))
+    return EncodedSplits(encoded * 4, encoded, encoded)
+
+
 def _train(built, **config):
     torch.manual_seed(1)
-    outcome = train_and_evaluate(built, train=SENTENCES * 4, dev=SENTENCES, evaluation=SENTENCES,
-                                 config=TrainConfig(batch_size=4, **config), learning_rate=1e-2,
-                                 device=CPU, metric="accuracy", seed=0, epochs=3)
+    outcome = train_and_evaluate(built, data=_splits(built), config=TrainConfig(batch_size=4, **config),
+                                 learning_rate=1e-2, epochs=3, device=CPU, metric="accuracy", seed=0)
     trained = {name: p.detach().clone() for name, p in built.model.named_parameters() if p.requires_grad}
     return outcome, trained
 
@@ -32,8 +48,7 @@ def test_lpt_hidden_state_cache_gives_the_same_training_and_skips_the_lower_laye
     cached.model.stack.encoder.encoder.layer[0].register_forward_hook(lambda *args: calls.append(1))
     _, with_cache = _train(cached)
     assert len(cached.model.cache) == len(SENTENCES)
-    # 4 first-epoch training batches + the dev/eval passes (which never use the cache)
-    assert len(calls) < 3 * 4
+    assert len(calls) == 1  # the first batch fills the cache; training, dev and eval then reuse it
     for name in without:
         torch.testing.assert_close(with_cache[name], without[name], rtol=1e-4, atol=1e-5)
 
@@ -54,13 +69,41 @@ def test_frozen_weights_in_bf16_match_fp32_within_bf16_tolerance(tiny_model):
         frozen_dtypes = {p.dtype for p in model.parameters() if not p.requires_grad}
         assert frozen_dtypes == ({torch.bfloat16} if frozen_bf16 else {torch.float32})
         assert {p.dtype for p in model.parameters() if p.requires_grad} == {torch.float32}
-        inputs = built.collate(SENTENCES)
+        inputs = batch(built, SENTENCES)
         inputs.pop("labels")
         with torch.no_grad(), autocast_cpu.autocast():
             logits.append(model(**inputs).float())
     torch.testing.assert_close(logits[1], logits[0], rtol=2e-2, atol=2e-2)
 
 
+@pytest.mark.parametrize("method", ["full_ft", "hard_prompt", "lpt", "prefix_tuning"])
+def test_padding_batches_to_a_multiple_changes_no_logit(method, tiny_model):
+    from bench.core.encoded import collate
+
+    built = _seeded_build(method, tiny_model)
+    built.model.eval()
+    encoded = built.encoder.encode(SENTENCES)
+    outputs = []
+    for multiple in (1, 16):
+        inputs = collate(encoded, built.encoder.pad_id, pad_to_multiple_of=multiple)
+        inputs.pop("labels")
+        assert inputs["input_ids"].shape[1] % multiple == 0
+        with torch.no_grad():
+            outputs.append(built.model(**inputs))
+    torch.testing.assert_close(outputs[0], outputs[1], rtol=1e-5, atol=1e-5)
+
+
+def test_compile_is_automatic_on_cuda_for_long_cells_only_and_has_an_off_switch():
+    auto = TrainConfig()
+    assert not should_compile(auto, CPU, 10 * COMPILE_MIN_STEPS)
+    assert not should_compile(auto, CUDA_LIKE, COMPILE_MIN_STEPS - 1)
+    assert should_compile(auto, CUDA_LIKE, COMPILE_MIN_STEPS)
+    assert not should_compile(TrainConfig(compile=Toggle.OFF), CUDA_LIKE, 10 * COMPILE_MIN_STEPS)
+    assert should_compile(TrainConfig(compile=Toggle.ON), CPU, 1)
+    assert pad_multiple(auto, CUDA_LIKE) == 8 and pad_multiple(auto, CPU) == 1
+    assert pad_multiple(TrainConfig(pad_to_multiple_of=1), CUDA_LIKE) == 1
+
+
 def test_speed_switches_are_fields_of_the_train_config():
     switches = {field.name for field in dataclasses.fields(TrainConfig)}
-    assert {"fused_optimizer", "frozen_bf16", "compile", "log_every"} <= switches
+    assert {"fused_optimizer", "frozen_bf16", "compile", "log_every", "pad_to_multiple_of"} <= switches

@@ -1,40 +1,66 @@
+"""Tasks: the built-in records load the real data with valid labels (marked `shared`), and the
+task-file dialect says everything a built-in task says."""
+
+import json
+
 import pytest
 
-from bench.errors import BenchError
-from tasks import TASKS, DataFile, TaskSpec, get_task
-from tasks.loader import load_task_data
+from bench.core.data import load_task_data
+from bench.core.errors import BenchError
+from bench.core.task import TASKS, DataFile, FileFormat, TaskSpec, get_task
+from tasks.dialect import load_task_file
 
-# Row counts documented in shared/README.md and its MANIFEST (train, eval); FewCLUE: split 0.
+# Row counts documented in shared/README.md and its MANIFEST (train, eval); official splits: the first.
 DOCUMENTED_ROWS = {
     "sst2": (67_349, 872), "cola": (8_551, 1_043), "mrpc": (3_668, 408), "mr": (8_529, 2_133),
     "cr": (3_016, 755), "eprstmt": (32, 610), "bustm": (32, 1_772), "ocnli": (32, 2_520),
-    "tnews": (240, 2_010), "iflytek": (928, 1_749), "csldcp": (536, 1_784),
+    "tnews": (240, 2_010), "iflytek": (928, 1_749), "csldcp": (536, 1_784), "afqmc": (34_334, 4_316),
+    "chnsenticorp": (9_600, 1_200),
+    "clue_tnews": (53_360, 10_000), "clue_ocnli": (50_486 - 49, 3_000 - 50), "lmbff_sst2": (32, 872),
+    "lmbff_sst5": (80, 2_210), "lmbff_mr": (32, 2_000), "lmbff_cr": (32, 2_000), "lmbff_subj": (32, 2_000),
+    "lmbff_trec": (96, 500), "lmbff_cola": (32, 1_043), "lmbff_qnli": (32, 5_463), "lmbff_mrpc": (32, 408),
 }
+# files ../shared/data lacks (LM-BFF eval sets, FewCLUE csl and cluewsc): registered for users who have
+# them; here they are a one-line error
+MISSING_FILES = {"lmbff_mnli", "lmbff_snli", "lmbff_qqp", "csl", "cluewsc"}
 
 
+@pytest.mark.shared
 @pytest.mark.parametrize("task_name", TASKS.names())
-def test_builtin_task_loads_with_documented_rows_and_valid_labels(task_name, data_dir):
+def test_builtin_task_loads_with_documented_rows_and_valid_labels(task_name, shared_data_dir):
     task = get_task(task_name)
-    data = load_task_data(task, data_dir=data_dir)
-    if task_name in DOCUMENTED_ROWS:
-        assert (len(data.train), len(data.eval)) == DOCUMENTED_ROWS[task_name]
+    if task_name in MISSING_FILES:
+        with pytest.raises(BenchError, match="not found"):
+            load_task_data(task, data_dir=shared_data_dir)
+        return
+    data = load_task_data(task, data_dir=shared_data_dir)
+    assert (len(data.train), len(data.eval)) == DOCUMENTED_ROWS[task_name]
     for split in (data.train, data.eval, data.dev or ()):
         assert all(0 <= example.label < task.n_labels for example in split)
         assert all(len(example.texts) == len(task.text_fields) for example in split)
-    assert {example.label for example in data.eval} == set(range(task.n_labels)) or task.n_labels > 15
+        assert all(isinstance(text, str) for example in split for text in example.texts)
 
 
-@pytest.mark.parametrize("split", ["0", "4", "few_all"])
-def test_fewclue_splits_select_the_official_files(split, data_dir):
-    data = load_task_data(get_task("eprstmt"), data_dir=data_dir, fewclue_split=split)
-    assert len(data.train) == (160 if split == "few_all" else 32)
-    assert data.dev is not None and len(data.eval) == 610
+@pytest.mark.shared
+@pytest.mark.parametrize(("task_name", "split", "train_rows"), [
+    ("eprstmt", "4", 32), ("eprstmt", "few_all", 160), ("lmbff_sst2", "100", 32), ("lmbff_trec", "87", 96)])
+def test_official_splits_select_their_files(task_name, split, train_rows, shared_data_dir):
+    data = load_task_data(get_task(task_name), data_dir=shared_data_dir, split=split)
+    assert len(data.train) == train_rows and data.dev is not None
+    other = load_task_data(get_task(task_name), data_dir=shared_data_dir, split=get_task(task_name).splits[1])
+    assert other.fingerprint != data.fingerprint and data.eval == other.eval
+
+
+def test_every_registered_task_is_valid_and_has_a_description():
+    for name in TASKS:
+        task = TASKS.get(name)
+        assert task.description and task.n_labels == len(task.verbalizer) >= 2
 
 
 def _tsv_task(path, name="user_task") -> TaskSpec:
     return TaskSpec(name=name, language="en", text_fields=("sentence",), labels=("neg", "pos"),
                     verbalizer=("bad", "good"), template="{sentence} It was [MASK] .",
-                    train=DataFile(str(path), "tsv"), eval=DataFile(str(path), "tsv"))
+                    train=DataFile(str(path), FileFormat.TSV), eval=DataFile(str(path), FileFormat.TSV))
 
 
 def test_unknown_label_names_file_row_and_fix(tmp_path):
@@ -63,9 +89,37 @@ def test_empty_split_is_an_error(tmp_path):
 
 
 def test_task_record_validates_itself():
-    with pytest.raises(ValueError, match="verbalizer"):
+    with pytest.raises(BenchError, match="verbalizer"):
         TaskSpec(name="t", language="en", text_fields=("s",), labels=("a", "b"), verbalizer=("x",),
                  template="{s} [MASK]", train=None, eval=None)
-    with pytest.raises(ValueError, match="unknown fields"):
+    with pytest.raises(BenchError, match="unknown fields"):
         TaskSpec(name="t", language="en", text_fields=("s",), labels=("a",), verbalizer=("x",),
                  template="{other} [MASK]", train=None, eval=None)
+
+
+def test_a_task_file_has_nested_fields_joined_lists_a_label_map_splits_and_a_metric(tmp_path):
+    for split in ("a", "b"):
+        rows = [{"target": {"noun": f"cat {split}{i}"}, "words": ["soft", "warm"], "verdict": i % 2}
+                for i in range(6)]
+        (tmp_path / f"train_{split}.json").write_text("".join(json.dumps(row) + "\n" for row in rows))
+    (tmp_path / "tasks.yaml").write_text(
+        "defaults:\n  format: jsonl\n  metric: macro_f1\n---\n"
+        "name: dialect_demo\ndescription: every dialect feature\n"
+        "text_fields: [target.noun, words]\nlist_separator: ' and '\nlabel_field: verdict\n"
+        "label_map: {0: 'no', 1: 'yes'}\nlabels: ['no', 'yes']\nverbalizer: [bad, good]\n"
+        "template: '{target.noun} is {words} . [MASK] !'\nsplits: [a, b]\n"
+        "train: train_{split}.json\neval: train_{split}.json\ndefault_shots: null\n", encoding="utf-8")
+    [task] = load_task_file(tmp_path / "tasks.yaml", register=False)
+    assert task.metric == "macro_f1" and task.splits == ("a", "b") and task.default_shots is None
+    data = load_task_data(task, data_dir=None, split="b")
+    assert data.train[1].texts == ("cat b1", "soft and warm") and [e.label for e in data.train[:2]] == [0, 1]
+    with pytest.raises(BenchError, match="'c' is not one of them"):
+        load_task_data(task, data_dir=None, split="c")
+
+
+def test_builtin_definitions_are_task_files_of_the_same_dialect():
+    from tasks import DEFINITIONS
+
+    reread = {spec.name: spec for path in DEFINITIONS.glob("*.yaml")
+              for spec in load_task_file(path, register=False)}
+    assert reread == {name: TASKS.get(name) for name in reread} and len(reread) >= 25

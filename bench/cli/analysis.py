@@ -1,0 +1,130 @@
+"""Commands that read finished runs: `check` (regressions against a baseline), `baseline` and
+`compare`. They match cells on their configuration (config_id), not on method names alone."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from bench.core.errors import BenchError
+
+
+def add_analysis_commands(commands) -> None:
+    from reports.regression import Tolerances
+
+    defaults = Tolerances()
+    check = commands.add_parser(
+        "check", help="compare a run with a stored baseline; exit 1 on any regression",
+        description="Compares each configuration present in both. Gated: the score (always), train "
+                    "samples/s on a GPU, peak memory (CPU: the RSS growth of the cell's own process, stable "
+                    "between runs). CPU train samples/s is reported but not gated unless --cpu-throughput is "
+                    "given: on shared cores it moves with whatever else runs (docs/results/check-noise.md).")
+    check.add_argument("out", help="the run's output folder (holding results.jsonl)")
+    check.add_argument("--baseline", required=True, help="a results.csv, or the NAME of baselines/NAME.csv")
+    check.add_argument("--accuracy-points", type=float, default=defaults.accuracy_points,
+                       help="allowed score drop in points (default: %(default)s) ...")
+    check.add_argument("--accuracy-sems", type=float, default=defaults.accuracy_sems,
+                       help="... or this many baseline standard errors over seeds, whichever is larger "
+                            "(default: %(default)s)")
+    check.add_argument("--throughput", type=float, default=defaults.throughput,
+                       help="allowed relative drop in train samples/s on a GPU, same device only "
+                            "(default: %(default)s)")
+    check.add_argument("--cpu-throughput", type=float, default=defaults.cpu_throughput,
+                       help="allowed relative drop in train samples/s on a CPU (default: not gated)")
+    check.add_argument("--memory", type=float, default=defaults.memory,
+                       help="allowed relative rise in peak memory (default: %(default)s)")
+    baseline = commands.add_parser("baseline", help="store a run's cells as baselines/NAME.csv")
+    baseline.add_argument("out", help="the run's output folder")
+    baseline.add_argument("--name", required=True)
+    compare = commands.add_parser("compare",
+                                  help="paired difference of two methods over shared seeds and splits")
+    compare.add_argument("out", help="the run's output folder")
+    compare.add_argument("--methods", required=True,
+                         help="two methods (or configuration labels as in report.md): A,B (reports A - B)")
+
+
+def _records_frame(out: str) -> pd.DataFrame:
+    from bench.core.store import ResultsStore
+    from reports.aggregate import cells_frame
+
+    records = ResultsStore(Path(out)).latest()
+    if not records:
+        raise BenchError(f"no results in {out}: run a sweep with --out {out} first")
+    return cells_frame(records)
+
+
+def command_check(args: argparse.Namespace) -> int:
+    from reports.baselines import resolve_baseline
+    from reports.regression import (
+        Tolerances,
+        Verdict,
+        check_against_baseline,
+        library_differences,
+        read_results_csv,
+    )
+
+    for name in ("accuracy_points", "accuracy_sems", "throughput", "memory", "cpu_throughput"):
+        value = getattr(args, name)
+        if value is not None and value < 0:
+            raise BenchError(f"--{name.replace('_', '-')} must be 0 or more")
+    baseline = read_results_csv(resolve_baseline(args.baseline))
+    current = _records_frame(args.out)
+    tolerances = Tolerances(args.accuracy_points, args.accuracy_sems, args.throughput, args.cpu_throughput,
+                            args.memory)
+    differences = library_differences(current, baseline)
+    if differences:
+        print(f"warning: the run and the baseline used different library versions "
+              f"({'; '.join(differences)}): differences may come from them, not from your change",
+              file=sys.stderr)
+    findings = check_against_baseline(current, baseline, tolerances)
+    print(_findings_table(findings))
+    counts = {verdict: sum(f.verdict == verdict for f in findings) for verdict in Verdict}
+    print(f"{counts[Verdict.REGRESSED]} regressed, {counts[Verdict.IMPROVED]} improved, "
+          f"{counts[Verdict.MISSING]} missing from the run")
+    return 1 if counts[Verdict.REGRESSED] else 0
+
+
+def _findings_table(findings) -> str:
+    from tabulate import tabulate
+
+    from reports.regression import Verdict
+
+    def shown(measure: str, value: float | None) -> str:
+        if value is None:
+            return "-"
+        if measure == "score":
+            return f"{100 * value:.1f}"
+        return f"{value / 2**20:.0f} MiB" if measure == "peak memory" else f"{value:.1f}"
+
+    order = list(Verdict)
+    ordered = sorted(findings, key=lambda finding: order.index(finding.verdict))
+    rows = [[f.verdict.value, f.task, f.method, f.model, f.shots, f.measure, shown(f.measure, f.baseline),
+             shown(f.measure, f.current), f.allowed] for f in ordered]
+    headers = ["verdict", "task", "method", "model", "shots", "measure", "baseline", "run", "allowed"]
+    return tabulate(rows, headers=headers, tablefmt="github", disable_numparse=True)
+
+
+def command_baseline(args: argparse.Namespace) -> int:
+    from reports.baselines import store_baseline
+
+    print(f"stored {store_baseline(Path(args.out), args.name)}")
+    return 0
+
+
+def command_compare(args: argparse.Namespace) -> int:
+    from tabulate import tabulate
+
+    from reports.compare import paired_rows
+
+    names = [item.strip() for item in args.methods.split(",") if item.strip()]
+    if len(names) != 2 or names[0] == names[1]:
+        raise BenchError(f"--methods {args.methods!r} must name exactly two different methods: A,B")
+    rows = paired_rows(_records_frame(args.out), names[0], names[1])
+    if not rows:
+        raise BenchError(f"{args.out} has no task where {names[0]} and {names[1]} share a seed")
+    headers = ["task", "model", "shots", "paired runs", f"{names[0]} - {names[1]} (points)", "95% CI"]
+    print(tabulate(rows, headers=headers, tablefmt="github", disable_numparse=True))
+    return 0

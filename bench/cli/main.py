@@ -1,0 +1,75 @@
+"""Command line: `run` (the default), `report`, `list`, `check`, `baseline`, `compare` and `perf`.
+Exit codes: 0 success, 1 a cell failed or a check found a regression, 2 bad input (one line on
+stderr), 130 interrupted."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from bench.core.errors import BenchError
+
+# with no arguments at all: the embedded default, every method for 10 epochs (some methods default to
+# more elsewhere) so that it stays within minutes on 2 CPU cores
+EMBEDDED_DEFAULT_ARGS = ["run", "--epochs", "10"]
+COMMANDS = ("run", "report", "list", "perf", "check", "baseline", "compare")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from bench.cli.analysis import add_analysis_commands
+    from bench.cli.listing import add_list_command
+    from bench.cli.perf import add_perf_command
+    from bench.cli.run import DEFAULT_OUT, add_run_arguments
+
+    parser = argparse.ArgumentParser(
+        prog="run_bench.py",
+        description="PETBench: train and evaluate tasks x PETuning methods and report accuracy, throughput "
+                    "and memory. With no arguments: the embedded default, `run --epochs 10` (task sst2, 100 "
+                    "shots, all-MiniLM-L6-v2, every method, seed 42). Options before any command mean `run`.",
+        epilog="exit codes: 0 success; 1 a cell failed (run) or a regression was found (check); 2 bad input; "
+               "130 interrupted (results written so far are kept)")
+    commands = parser.add_subparsers(dest="command")
+    add_run_arguments(commands.add_parser("run", help="run a grid of cells (the default command)"))
+    report = commands.add_parser("report", help="rewrite results.csv, report.md and the figures of a run")
+    report.add_argument("out", nargs="?", default=DEFAULT_OUT)
+    add_list_command(commands)
+    add_analysis_commands(commands)
+    add_perf_command(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv:
+        argv = list(EMBEDDED_DEFAULT_ARGS)
+    elif argv[0] not in COMMANDS and argv[0] not in ("-h", "--help"):
+        argv = ["run", *argv]
+    args = build_parser().parse_args(argv)
+    try:
+        return _handler(args.command)(args)
+    except BenchError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted: results written so far are kept; re-run the same command to resume",
+              file=sys.stderr)
+        return 130
+
+
+def _handler(command: str):
+    from bench.cli import analysis, listing, perf, run
+
+    handlers = {"run": run.command_run, "report": command_report, "list": listing.command_list,
+                "perf": perf.command_perf, "check": analysis.command_check,
+                "baseline": analysis.command_baseline, "compare": analysis.command_compare}
+    return handlers[command]
+
+
+def command_report(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from reports import write_reports
+
+    print(write_reports(Path(args.out)))
+    return 0

@@ -1,0 +1,51 @@
+"""`perf`: weight-free speed and memory of every method beside its peer, on a named model shape."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from bench.cli.plugins import WORKER_PRELOAD, load_plugins, plugin_files
+
+
+def add_perf_command(commands) -> None:
+    from bench.perf.shapes import SHAPES
+
+    parser = commands.add_parser("perf", help="weight-free training/inference speed and peak memory of each "
+                                              "method beside its peer on a model shape")
+    parser.add_argument("--shape", default="bert-tiny",
+                        help=f"one of {', '.join(SHAPES)}, or a config.json path (default: bert-tiny)")
+    parser.add_argument("--methods", default="all",
+                        help="comma-separated rows: methods, the perf variants they declare (lpt_cached: "
+                             "LPT once its cache of the states entering layer k is warm; p_tuning_mlp: "
+                             "p_tuning in its peer's setup) and peers (peer_full_ft, peer_lora, ...); 'all' "
+                             "= all of them")
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--seq-len", type=int, default=128)
+    parser.add_argument("--steps", type=int, default=20, help="timed steps after warm-up")
+    parser.add_argument("--warmup", type=int, default=5)
+    parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    parser.add_argument("--no-speed-features", action="store_true",
+                        help="switch off fused AdamW and bf16 storage of frozen weights")
+    parser.add_argument("--compile", action="store_true", help="torch.compile our methods' training forward")
+    parser.add_argument("--out", default="runs/perf", help="folder for perf.csv and perf.md")
+    parser.add_argument("--plugin", action="append", default=[], metavar="FILE",
+                        help="a .py plugin registering methods to measure too (repeatable)")
+
+
+def command_perf(args: argparse.Namespace) -> int:
+    from bench.perf.rows import select_rows
+    from bench.perf.runner import PerfConfig, run_perf
+    from bench.perf.shapes import shape_config
+    from reports.perf import write_perf
+
+    setup = load_plugins(plugin_files(args.plugin))
+    names = "all" if args.methods == "all" else [name.strip() for name in args.methods.split(",")
+                                                  if name.strip()]
+    rows = tuple(select_rows(names))
+    shape_config(args.shape)  # unknown shapes fail before any child process starts
+    config = PerfConfig(shape=args.shape, rows=rows, batch_size=args.batch_size, seq_len=args.seq_len,
+                        steps=args.steps, warmup=args.warmup, device=args.device,
+                        speed_features=not args.no_speed_features, compile=args.compile)
+    print(write_perf(config, run_perf(config, setup, WORKER_PRELOAD), Path(args.out)))
+    return 0

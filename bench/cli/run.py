@@ -1,0 +1,210 @@
+"""`run`: validate the whole grid before anything is written or trained, run the cells on the
+chosen executor, write the reports, and exit 0 (all succeeded), 1 (a cell failed) or 2 (bad input)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from bench.cli.options import (
+    add_dataclass_options,
+    dataclass_from_options,
+    merge_shorthands,
+    parse_overrides,
+    parse_search,
+)
+from bench.cli.plugins import WORKER_PRELOAD, PluginSetup, load_plugins, plugin_files
+from bench.core.errors import BenchError
+from bench.core.method import METHODS, get_method
+from bench.core.task import TaskSpec, get_task
+from bench.training.cells import Grid, check_search_axes, method_choice, task_splits
+from bench.training.loop import TrainConfig
+
+DEFAULT_OUT = "runs/default"
+DEFAULT_TASK = "sst2"
+
+
+def add_run_arguments(parser: argparse.ArgumentParser) -> None:
+    from bench.core.models import DEFAULT_MODEL
+    from bench.training.executors import ExecutorKind
+
+    grid = parser.add_argument_group("grid")
+    grid.add_argument("--tasks", default=None, help=f"comma-separated task names (default: {DEFAULT_TASK}, "
+                                                     f"or none when --task-file is given)")
+    grid.add_argument("--task-file", action="append", default=[], metavar="FILE",
+                      help="a YAML/TOML task definition to register and run (repeatable)")
+    grid.add_argument("--methods", default="all", help="comma-separated method names, or 'all' (every "
+                                                       "registered method whose extra is installed)")
+    grid.add_argument("--model", default=None,
+                      help=f"embedded name (all-MiniLM-L6-v2, multilingual-e5-small), local folder or hub "
+                           f"id (default: {DEFAULT_MODEL}; multilingual-e5-small when a task is Chinese)")
+    grid.add_argument("--seeds", default="42", help="comma-separated non-negative seeds (default: 42)")
+    grid.add_argument("--shots", default="default",
+                      help="training examples in total, stratified by label; 'full' for the whole split; "
+                           "'default' = the task's own (100 for English, the official split for "
+                           "FewCLUE and LM-BFF)")
+    grid.add_argument("--split", default="default",
+                      help="official splits of tasks that have them (FewCLUE 0..4, few_all; LM-BFF 13, 21, "
+                           "42, 87, 100): 'default' (the first), 'all', or comma-separated names")
+    grid.add_argument("--set", action="append", default=[], metavar="METHOD.KNOB=VALUE",
+                      help="set a method knob, e.g. hard_prompt.freeze_backbone=true (`list --method NAME` "
+                           "shows the knobs)")
+    grid.add_argument("--lr", default=None,
+                      help="learning rate of every method in the grid (each method's own by default); a "
+                           "--set METHOD.learning_rate with another value is an error")
+    grid.add_argument("--epochs", default=None,
+                      help="epochs of every method in the grid (each method's own by default); a --set "
+                           "METHOD.epochs with another value is an error")
+    grid.add_argument("--search", action="append", default=[], metavar="KNOB=V1,V2",
+                      help="model selection: run every value (repeatable; lr, epochs, a training option "
+                           "such as batch_size, or METHOD.KNOB); the report picks the best dev score per "
+                           "seed and split")
+    grid.add_argument("--plugin", action="append", default=[], metavar="FILE",
+                      help="a .py plugin registering methods/tasks, or a task file (repeatable; also "
+                           "$PETBENCH_PLUGINS)")
+    paths = parser.add_argument_group("paths")
+    paths.add_argument("--data-dir", help="root of the datasets (default: $PETBENCH_DATA_DIR, else "
+                                          "../shared/data beside the checkout)")
+    paths.add_argument("--out", default=DEFAULT_OUT,
+                       help=f"output folder; re-running resumes (default: {DEFAULT_OUT})")
+    execution = parser.add_argument_group("execution")
+    execution.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    execution.add_argument("--executor", default=ExecutorKind.LOCAL.value,
+                           choices=[kind.value for kind in ExecutorKind],
+                           help="local: cells one at a time, each in a fresh child process (default); "
+                                "inline: in this process (debugging); ray: Ray tasks on a cluster "
+                                "(pip install 'petbench[ray]')")
+    execution.add_argument("--ray-address", default=None,
+                           help="ray: 'auto' or HOST:PORT of a running cluster (default: start a local one)")
+    execution.add_argument("--cpus-per-cell", type=int, default=None,
+                           help="CPU threads per cell (ray: the CPUs each cell reserves; default 1 on ray, "
+                                "all on local)")
+    execution.add_argument("--gpus-per-cell", type=float, default=None,
+                           help="ray: GPUs each cell reserves (default 1 when the cluster has GPUs, else 0)")
+    execution.add_argument("--retries", type=int, default=0,
+                           help="ray: retry a cell whose worker died (out of memory, node lost) this many "
+                                "times")
+    add_dataclass_options(parser.add_argument_group("training"), TrainConfig)
+
+
+def build_grid(args: argparse.Namespace) -> tuple[Grid, PluginSetup]:
+    """Everything the CLI can check before the first cell: names, knobs, numbers, seeds, splits, model."""
+    setup = load_plugins(plugin_files(args.plugin))
+    tasks = _tasks(args)
+    method_names = _method_names(args.methods)
+    overrides = parse_overrides(args.set)
+    for method in overrides:
+        get_method(method)
+        if method not in method_names:
+            raise BenchError(f"--set names method {method}, which is not in the grid "
+                             f"({', '.join(method_names)}): add it to --methods or drop the --set")
+    shorthands = {"learning_rate": args.lr, "epochs": args.epochs}
+    knobs = merge_shorthands(overrides, method_names, shorthands=shorthands)
+    choices = tuple(method_choice(name, knobs.get(name)) for name in method_names)
+    search = parse_search(args.search)
+    check_search_axes(search, method_names)
+    _check_splits(tasks, args.split)
+    grid = Grid(tasks=tasks, methods=choices, model=_model(args.model, tasks), seeds=_seeds(args.seeds),
+                shots=_shots(args.shots), splits=args.split, train=dataclass_from_options(TrainConfig, args),
+                search=search)
+    return grid, setup
+
+
+def _tasks(args: argparse.Namespace) -> tuple[TaskSpec, ...]:
+    from tasks.dialect import load_task_file
+
+    from_files = [spec for path in args.task_file for spec in load_task_file(Path(path))]
+    names = _comma_list(args.tasks) if args.tasks is not None else ([] if from_files else [DEFAULT_TASK])
+    if args.tasks is not None and not names:
+        raise BenchError("--tasks is empty: name at least one task (`run_bench.py list` shows them)")
+    return tuple(dict.fromkeys([*(get_task(name) for name in names), *from_files]))
+
+
+def _method_names(value: str) -> list[str]:
+    if value == "all":
+        return [name for name in METHODS.names() if METHODS.get(name).available]
+    names = list(dict.fromkeys(_comma_list(value)))
+    if not names:
+        raise BenchError("--methods is empty: name at least one method, or 'all'")
+    for name in names:
+        get_method(name).require_available()
+    return names
+
+
+def _seeds(value: str) -> tuple[int, ...]:
+    try:
+        seeds = tuple(int(seed) for seed in _comma_list(value))
+    except ValueError as error:
+        raise BenchError(f"--seeds {value!r} must be comma-separated integers") from error
+    if not seeds or any(seed < 0 for seed in seeds) or len(set(seeds)) != len(seeds):
+        raise BenchError(f"--seeds {value!r} must list distinct non-negative integers, at least one")
+    return seeds
+
+
+def _shots(value: str) -> str:
+    if value in ("default", "full") or (value.isdigit() and int(value) > 0):
+        return value
+    raise BenchError(f"--shots {value!r} is not a positive number, 'full' or 'default'")
+
+
+def _check_splits(tasks: tuple[TaskSpec, ...], choice: str) -> None:
+    if choice not in ("default", "all") and not any(task.splits for task in tasks):
+        names = ", ".join(task.name for task in tasks)
+        raise BenchError(f"--split {choice}: none of the tasks ({names}) has official splits; drop --split")
+    for task in tasks:
+        task_splits(task, choice)
+
+
+def _model(value: str | None, tasks: tuple[TaskSpec, ...]):
+    from bench.core.models import DEFAULT_MODEL, resolve_model, with_fingerprint
+
+    if value is None:
+        value = "multilingual-e5-small" if any(task.language == "zh" for task in tasks) else DEFAULT_MODEL
+    return with_fingerprint(resolve_model(value))
+
+
+def _comma_list(text: str) -> list[str]:
+    return [item.strip() for item in text.split(",") if item.strip()]
+
+
+def make_executor(args: argparse.Namespace, setup: PluginSetup):
+    from bench.training.executors import ExecutorKind, InlineExecutor, LocalExecutor
+    from bench.training.runner import WorkerSettings
+
+    if args.cpus_per_cell is not None and args.cpus_per_cell < 1:
+        raise BenchError("--cpus-per-cell must be at least 1")
+    kind = ExecutorKind(args.executor)
+    if kind != ExecutorKind.RAY and (args.ray_address or args.gpus_per_cell is not None or args.retries):
+        raise BenchError("--ray-address, --gpus-per-cell and --retries apply to --executor ray only")
+    if args.retries < 0:
+        raise BenchError("--retries must be 0 or more")
+    settings = WorkerSettings(device=args.device, threads=args.cpus_per_cell)
+    if kind == ExecutorKind.INLINE:
+        return InlineExecutor(settings)
+    if kind == ExecutorKind.LOCAL:
+        return LocalExecutor(setup, settings, preload=WORKER_PRELOAD)
+    from bench.training.ray_executor import RayExecutor
+
+    return RayExecutor(setup, device=args.device, address=args.ray_address,
+                       cpus_per_cell=args.cpus_per_cell or 1, gpus_per_cell=args.gpus_per_cell,
+                       retries=args.retries)
+
+
+def command_run(args: argparse.Namespace) -> int:
+    from bench.core.data import resolve_data_dir
+    from bench.core.device import choose_device
+    from bench.core.store import ResultsStore
+    from bench.training.sweep import plan_jobs, run_sweep
+    from reports import write_reports
+
+    grid, setup = build_grid(args)
+    choose_device(args.device)  # --device cuda without a GPU fails here, not in every cell
+    executor = make_executor(args, setup)
+    jobs = plan_jobs(grid, resolve_data_dir(args.data_dir))
+    out = Path(args.out)
+    summary, _ = run_sweep(jobs, ResultsStore(out), executor)
+    if (out / "results.jsonl").exists():
+        print(write_reports(out))
+        print(f"wrote {out / 'results.csv'} and {out / 'report.md'}")
+    print(summary.line())
+    return 1 if summary.failed else 0

@@ -1,0 +1,86 @@
+"""Loads tokenizers and backbones for a ModelRef with one-line errors; random-init references (perf
+shapes) build the architecture from config.json instead of reading weights."""
+
+from __future__ import annotations
+
+import functools
+
+from bench.core.errors import BenchError
+from bench.core.method import HeadOrigin, MlmHead
+from bench.core.models import ModelRef, read_model_card
+
+
+def _quiet_transformers() -> None:
+    import transformers
+
+    transformers.logging.set_verbosity_error()
+    transformers.utils.logging.disable_progress_bar()
+
+
+def _load(loader, ref: ModelRef, **kwargs):
+    """from_pretrained with a one-line error: tokenizers, configs and pretrained weights."""
+    _quiet_transformers()
+    try:
+        return loader.from_pretrained(ref.location, **kwargs)
+    except OSError as error:
+        raise BenchError(f"cannot load model {ref.location!r} ({str(error).splitlines()[0][:120]}); "
+                         f"pass a local folder with --model, or go online for hub ids") from error
+
+
+def _load_with_info(loader, ref: ModelRef, **kwargs):
+    """(model, names of parameters the checkpoint did not provide)."""
+    if not ref.random_init:
+        model, info = _load(loader, ref, output_loading_info=True, **kwargs)
+        return model, set(info["missing_keys"])
+    from transformers import AutoConfig
+
+    model = loader.from_config(_load(AutoConfig, ref), **kwargs)
+    return model, {name for name, _ in model.named_parameters()}
+
+
+@functools.lru_cache(maxsize=8)
+def load_tokenizer(ref: ModelRef):
+    from transformers import AutoTokenizer
+
+    return _load(AutoTokenizer, ref)
+
+
+def load_config(ref: ModelRef):
+    from transformers import AutoConfig
+
+    return _load(AutoConfig, ref)
+
+
+def load_masked_lm(ref: ModelRef):
+    """The *ForMaskedLM model and where its head came from: pretrained, continued (a `pretrain`
+    output, its card says how) or new (missing from the checkpoint: initialised here, must train)."""
+    from transformers import AutoModelForMaskedLM
+
+    model, missing = _load_with_info(AutoModelForMaskedLM, ref)
+    head_missing = any(not key.startswith(model.base_model_prefix) for key in missing)
+    if head_missing:
+        return model, MlmHead(HeadOrigin.NEW, "initialised in the cell: the checkpoint has no MLM head")
+    card = read_model_card(ref)
+    if card.mlm_head_origin == HeadOrigin.CONTINUED:
+        return model, MlmHead(HeadOrigin.CONTINUED, card.mlm_head_detail)
+    return model, MlmHead(HeadOrigin.PRETRAINED)
+
+
+def load_encoder(ref: ModelRef, *, with_pooler: bool = False):
+    """The bare encoder, and whether its pooler came with trained weights (False when asked for none)."""
+    from transformers import AutoModel
+
+    model, missing = _load_with_info(AutoModel, ref, add_pooling_layer=with_pooler)
+    pretrained_pooler = with_pooler and not any("pooler" in key for key in missing)
+    return model, pretrained_pooler
+
+
+def load_sequence_classifier(ref: ModelRef, n_labels: int):
+    """AutoModelForSequenceClassification (used by the perf peers, as a user would write them)."""
+    from transformers import AutoModelForSequenceClassification
+
+    if ref.random_init:
+        from transformers import AutoConfig
+
+        return AutoModelForSequenceClassification.from_config(_load(AutoConfig, ref, num_labels=n_labels))
+    return _load(AutoModelForSequenceClassification, ref, num_labels=n_labels)

@@ -1,0 +1,180 @@
+"""A method is a config dataclass (its knobs) plus a builder, registered by name; what it builds is a
+model that maps encoded batches to label logits, and the encoder of its inputs."""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib.util
+import json
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from torch import nn
+
+from bench.core.encoded import EncodedExample, ExampleEncoder
+from bench.core.errors import BenchError
+from bench.core.knobs import jsonable, knob, knob_types, parse_knob_value, validate_knobs
+from bench.core.registry import Registry
+
+
+class HeadOrigin(StrEnum):
+    """Where the masked-LM head a prompt method reads came from."""
+
+    PRETRAINED = "pretrained"  # shipped with the checkpoint
+    NEW = "new"  # missing from the checkpoint: initialised by the harness and trained in the cell
+    CONTINUED = "continued"  # trained by `run_bench.py pretrain` (its source and steps in `detail`)
+    NONE = "none"  # the method reads no MLM head
+
+
+@dataclass(frozen=True)
+class MlmHead:
+    origin: HeadOrigin = HeadOrigin.NONE
+    detail: str = ""  # for a continued head: what it was trained on, how long, from which model
+
+    def __str__(self) -> str:
+        return f"{self.origin.value} ({self.detail})" if self.detail else self.origin.value
+
+
+def learning_rate_knob(default: float) -> float:
+    """The learning-rate knob with a method's own default (--lr sets it for every method)."""
+    return knob(default, "peak learning rate (AdamW, linear warm-up and decay)", above=0)
+
+
+def epochs_knob(default: int) -> int:
+    """The epochs knob with a method's own default (--epochs sets it for every method)."""
+    return knob(default, "training epochs; the trainable weights of the best dev epoch are kept", at_least=1)
+
+
+@dataclass(frozen=True)
+class MethodConfig:
+    """Knobs every method has; subclasses add their own with `knob(default, help, ...)` and change
+    these defaults with learning_rate_knob / epochs_knob."""
+
+    learning_rate: float = learning_rate_knob(5e-5)
+    epochs: int = epochs_knob(10)
+
+    def __post_init__(self) -> None:
+        validate_knobs(self)
+
+    def knobs(self) -> dict[str, Any]:
+        """Every knob as JSON-able values (enums by value, tuples as lists)."""
+        return {item.name: jsonable(getattr(self, item.name)) for item in dataclasses.fields(self)}
+
+    def to_json(self) -> str:
+        return json.dumps(self.knobs(), sort_keys=True)
+
+
+@dataclass(frozen=True)
+class FitContext:
+    """What a method trained outside the gradient loop (a linear probe, SetFit) is given."""
+
+    train: Sequence[EncodedExample]
+    dev: Sequence[EncodedExample]
+    train_texts: Sequence[tuple[str, ...]]
+    dev_texts: Sequence[tuple[str, ...]]
+    metric: Callable[[Sequence[int], Sequence[int]], float]
+    device: Any
+    seed: int
+    batch_size: int
+
+
+@dataclass(frozen=True)
+class FitOutcome:
+    dev_score: float
+    train_samples: int  # samples the timed part processed (e.g. the embedding pass)
+    train_seconds: float
+
+
+@dataclass
+class BuiltMethod:
+    """A model whose forward(**batch) returns (batch, n_labels) logits, and the encoder of its inputs.
+
+    Parameters with requires_grad are exactly the ones the method trains; `trains` names them by
+    fragments so that tests can check the claim.
+    """
+
+    model: nn.Module
+    encoder: ExampleEncoder
+    trains: tuple[str, ...] = ("",)  # name fragments of the parameters it claims to train; "" = all
+    mlm_head: MlmHead = field(default_factory=MlmHead)
+    pooling: str = ""  # how a classification head reads the encoder ("" when it has none)
+    first_grad_layer: int = 0  # for FLOP counting: no gradient flows below this layer
+    cached_layers: int = 0  # for FLOP counting: layers skipped once a hidden-state cache is warm
+    fit: Callable[[FitContext], FitOutcome] | None = None  # trained outside the gradient loop
+
+
+Builder = Callable[..., BuiltMethod]
+
+
+@dataclass(frozen=True)
+class PerfVariant:
+    """A perf row that is this method with some knobs set (e.g. LPT with its cache warm)."""
+
+    knobs: tuple[tuple[str, str], ...]
+    peer: str | None = None
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class MethodSpec:
+    name: str
+    config_type: type[MethodConfig]
+    build: Builder
+    description: str
+    peer: str | None = None  # the perf peer (plain PyTorch + peft) this method is compared with
+    perf_variants: Mapping[str, PerfVariant] = field(default_factory=dict)
+    requires: tuple[str, ...] = ()  # importable packages it needs (from an extra)
+    extra: str = ""  # the pip extra that provides them
+    in_perf: bool = True  # False for methods trained outside the gradient loop (no step to time)
+
+    def make_config(self, overrides: Mapping[str, Any] | None = None) -> MethodConfig:
+        """The default config with knob overrides (command-line strings or stored JSON values)."""
+        types = knob_types(self.config_type)
+        values: dict[str, Any] = {}
+        for knob_name, value in (overrides or {}).items():
+            if knob_name not in types:
+                raise BenchError(f"method {self.name} has no knob {knob_name!r}; knobs: {sorted(types)}")
+            values[knob_name] = parse_knob_value(self.name, knob_name, value, types[knob_name])
+        try:
+            return self.config_type(**values)
+        except BenchError as error:
+            raise BenchError(f"method {self.name}: {error}") from error
+        except (TypeError, ValueError) as error:
+            raise BenchError(f"bad config for method {self.name}: {error}") from error
+
+    @property
+    def missing_packages(self) -> tuple[str, ...]:
+        return tuple(name for name in self.requires if importlib.util.find_spec(name) is None)
+
+    @property
+    def available(self) -> bool:
+        return not self.missing_packages
+
+    def require_available(self) -> None:
+        if self.missing_packages:
+            raise BenchError(f"method {self.name} needs {', '.join(self.missing_packages)}: "
+                             f"pip install 'petbench[{self.extra or self.name}]'")
+
+
+METHODS: Registry[MethodSpec] = Registry("method")
+
+
+def register_method(name: str, *, config: type[MethodConfig], peer: str | None = None,
+                    perf_variants: Mapping[str, PerfVariant] | None = None, requires: tuple[str, ...] = (),
+                    extra: str = "", in_perf: bool = True) -> Callable[[Builder], Builder]:
+    """Decorator: register builder(config, *, model, task, max_length) -> BuiltMethod under a name.
+    The first line of the builder's docstring is the method's description."""
+
+    def register(build: Builder) -> Builder:
+        description = (build.__doc__ or "").strip().splitlines()[0] if build.__doc__ else ""
+        METHODS.add(name, MethodSpec(name, config, build, description, peer, dict(perf_variants or {}),
+                                     requires, extra, in_perf))
+        return build
+
+    return register
+
+
+def get_method(name: str) -> MethodSpec:
+    return METHODS.get(name)

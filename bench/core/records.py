@@ -1,0 +1,84 @@
+"""One self-describing record per cell: what ran (every setting that defines it) and what was
+measured. Records cross module boundaries as this frozen dataclass, never as dicts."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class CellStatus(StrEnum):
+    SUCCESS = "success"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class CellResult:
+    """Everything about one (task, method, model, seed, shots, split) cell."""
+
+    # identity: cell_id hashes every setting below (seed, split and library versions included), so a
+    # re-run resumes only true repeats; config_id hashes the configuration without seed, split and
+    # environment: the report's rows and `check`'s groups; selection_id leaves out searched knobs too
+    cell_id: str
+    config_id: str
+    status: CellStatus
+    task: str
+    task_version: str
+    language: str
+    method: str
+    method_config: str  # JSON of every knob as it ran (defaults, --set and command-line overrides)
+    model: str
+    seed: int
+    shots: int | None  # requested training examples; None: the whole train split
+    split: str | None  # the task's official split, None for tasks without named splits
+    zero_shot: bool
+    metric: str
+    selection_id: str = ""
+    search: str = ""  # JSON of this cell's point of a --search grid ("" outside a search)
+    learning_rate: float = 0.0
+    epochs: int = 0
+    train_config: str = ""  # JSON of the loop's settings (batch size, max length, warm-up, ...)
+    model_fingerprint: str = ""  # hash of the local model folder, or the hub revision
+    data_source: str = ""
+    data_fingerprint: str = ""  # hash of the content of the data files read
+    versions: str = ""  # "torch=...,transformers=...,peft=...,datasets=...,petbench=..."
+    device: str = ""
+    dtype: str = ""
+    threads: int = 0  # CPU threads the cell's process used
+    cells_on_machine: int = 1  # most PETBench cells seen running on this machine during the cell
+    score: float | None = None  # the task's official metric on the eval split, in [0, 1] (MCC in [-1, 1])
+    accuracy: float | None = None
+    dev_score: float | None = None
+    majority_score: float | None = None  # the metric when always predicting the train majority label
+    n_train: int = 0
+    n_dev: int = 0
+    n_eval: int = 0
+    steps: int = 0
+    best_step: int = 0
+    train_samples_per_s: float | None = None
+    eval_samples_per_s: float | None = None
+    peak_memory_bytes: int | None = None
+    memory_kind: str = ""
+    trainable_params: int = 0
+    total_params: int = 0
+    mlm_head: str = "none"  # a HeadOrigin value
+    mlm_head_detail: str = ""
+    pooling: str = ""  # how a classification head read the encoder
+    wall_seconds: float = 0.0
+    finished_at: str = ""
+    error: str = ""
+
+    def to_json(self) -> str:
+        return json.dumps(dataclasses.asdict(self), ensure_ascii=False, sort_keys=True)
+
+    @classmethod
+    def from_dict(cls, values: dict) -> CellResult:
+        known = {field.name for field in dataclasses.fields(cls)}
+        record = cls(**{key: value for key, value in values.items() if key in known})
+        return dataclasses.replace(record, status=CellStatus(record.status))
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status == CellStatus.SUCCESS

@@ -1,0 +1,77 @@
+"""Builds a cell's train and dev examples: few-shot sampling and held-out dev sets."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from bench.core.errors import BenchError
+from bench.core.fewshot import stratified_sample
+from bench.core.task import Example, TaskData, TaskSpec
+
+FULL_DEV_CAP = 1000  # dev size carved from a full train split that has no dev file
+
+
+@dataclass(frozen=True)
+class CellSplits:
+    train: tuple[Example, ...]
+    dev: tuple[Example, ...]
+    eval: tuple[Example, ...]
+
+
+def resolve_shots(choice: str, task: TaskSpec) -> int | None:
+    """'default' -> the task's default; 'full' -> None (whole train split); digits -> that many."""
+    if choice == "default":
+        return task.default_shots
+    if choice == "full":
+        return None
+    if choice.isdigit() and int(choice) > 0:
+        return int(choice)
+    raise BenchError(f"--shots {choice!r} is not a positive number, 'full' or 'default'")
+
+
+def _pick(examples: Sequence[Example], indices: Sequence[int]) -> tuple[Example, ...]:
+    return tuple(examples[i] for i in indices)
+
+
+def _sample(examples: Sequence[Example], n: int, seed: int) -> tuple[tuple[Example, ...], ...]:
+    """(n stratified examples, the rest)."""
+    chosen = stratified_sample([example.label for example in examples], n, seed=seed)
+    chosen_set = set(chosen)
+    rest = [i for i in range(len(examples)) if i not in chosen_set]
+    return _pick(examples, chosen), _pick(examples, rest)
+
+
+def check_shots(data: TaskData, shots: int | None, where: str) -> None:
+    """The error make_splits would raise for this many shots, before any cell runs."""
+    if shots is None:
+        return
+    needed = shots if data.dev is not None else 2 * shots
+    if needed > len(data.train):
+        what = "" if data.dev is not None else f" ({shots} train + {shots} held-out dev)"
+        raise BenchError(f"--shots {shots} needs {needed} training examples{what}, {where} has "
+                         f"{len(data.train)}; lower --shots or use --shots full")
+
+
+def make_splits(data: TaskData, *, shots: int | None, seed: int) -> CellSplits:
+    """Train: `shots` examples stratified by label (all when None). Dev: the task's dev split,
+    or, when it has none, as many held-out train examples as train has (capped for full data)."""
+    check_shots(data, shots, "the train split")
+    if data.dev is not None:
+        whole = shots is None or shots == len(data.train)
+        train = data.train if whole else _sample(data.train, shots, seed)[0]
+        return CellSplits(train, data.dev, data.eval)
+    if shots is None:
+        dev_size = min(FULL_DEV_CAP, max(1, len(data.train) // 10))
+        dev, train = _sample(data.train, dev_size, seed)
+        return CellSplits(train, dev, data.eval)
+    train, rest = _sample(data.train, shots, seed)
+    dev, _ = _sample(rest, shots, seed + 1)
+    return CellSplits(train, dev, data.eval)
+
+
+def majority_label(examples: Sequence[Example]) -> int:
+    """The most frequent label (lowest index on ties)."""
+    counts = Counter(example.label for example in examples)
+    return min(counts, key=lambda label: (-counts[label], label))

@@ -1,0 +1,1 @@
+"""`perf`: weight-free speed and memory of every method beside its peer."""

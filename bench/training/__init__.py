@@ -1,0 +1,1 @@
+"""Training and evaluation of cells: the one loop, the cell runner and the executors."""

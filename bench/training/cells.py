@@ -1,0 +1,190 @@
+"""A grid expands into cells; a cell is plain data (no plugin code), so it can travel to a child
+process or a Ray worker, and hashes of its settings identify it."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import itertools
+import json
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from bench.core.errors import BenchError
+from bench.core.knobs import jsonable
+from bench.core.method import MethodConfig, get_method
+from bench.core.models import ModelRef
+from bench.core.task import TaskSpec
+from bench.training.loop import TrainConfig
+
+Knobs = tuple[tuple[str, Any], ...]
+# --search targets that every method understands: the two method knobs that --lr / --epochs set,
+# and the loop's settings
+SEARCH_ALIASES = {"lr": "learning_rate", "learning_rate": "learning_rate", "epochs": "epochs"}
+
+
+@dataclass(frozen=True)
+class SearchAxis:
+    """One --search dimension: `lr`, `epochs`, a loop setting (`batch_size`), or `METHOD.KNOB`."""
+
+    target: str
+    values: tuple[str, ...]
+
+    def applies_to(self, method: str) -> bool:
+        return "." not in self.target or self.target.split(".", 1)[0] == method
+
+
+@dataclass(frozen=True)
+class MethodChoice:
+    """A method of the grid and its knobs as resolved before any search (JSON values)."""
+
+    name: str
+    knobs: Knobs
+
+
+def method_choice(name: str, overrides: dict[str, str] | None = None) -> MethodChoice:
+    """A grid's method with every knob resolved (defaults, then the overrides)."""
+    config = get_method(name).make_config(overrides)
+    return MethodChoice(name, tuple(sorted(config.knobs().items())))
+
+
+@dataclass(frozen=True)
+class CellSpec:
+    task: TaskSpec
+    method: str
+    knobs: Knobs  # every knob as it runs, search point included
+    model: ModelRef
+    seed: int
+    shots: int | None
+    split: str | None
+    train: TrainConfig
+    search: tuple[tuple[str, str], ...] = ()  # this cell's point of the --search grid
+
+    def method_config(self) -> MethodConfig:
+        return get_method(self.method).make_config(dict(self.knobs))
+
+    def configuration(self, *, without_search: bool = False) -> dict[str, Any]:
+        """Every setting that defines the configuration, seed, split and environment excepted."""
+        targets = [target for target, _ in self.search] if without_search else []
+        searched_knobs = {searched_knob(target) for target in targets} - {None}
+        knobs = {name: value for name, value in self.knobs if name not in searched_knobs}
+        train = {name: jsonable(value) for name, value in dataclasses.asdict(self.train).items()
+                 if name not in targets}
+        return {"task": self.task.name, "task_version": self.task.version, "method": self.method,
+                "knobs": knobs, "model": self.model.display_name, "model_fingerprint": self.model.fingerprint,
+                "shots": self.shots, "train": train}
+
+    @property
+    def config_id(self) -> str:
+        return _digest(self.configuration())
+
+    @property
+    def selection_id(self) -> str:
+        """Cells of one --search grid (one seed or split) share it: model selection picks among them."""
+        return _digest(self.configuration(without_search=True))
+
+    def cell_id(self, *, data_fingerprint: str, versions: str) -> str:
+        """Stable across runs: the same settings, data and library versions map to the same id, so
+        a re-run resumes only true repeats."""
+        digest = _digest({**self.configuration(), "seed": self.seed, "split": self.split,
+                          "data": data_fingerprint, "versions": versions})
+        shots = "full" if self.shots is None else self.shots
+        split = f"/split={self.split}" if self.split is not None else ""
+        return f"{self.task.name}/{self.method}/shots={shots}{split}/seed={self.seed}/{digest}"
+
+
+def searched_knob(target: str) -> str | None:
+    """The method knob a --search target sets (None for a loop setting)."""
+    if target in SEARCH_ALIASES:
+        return SEARCH_ALIASES[target]
+    return target.split(".", 1)[1] if "." in target else None
+
+
+def _digest(values: dict[str, Any]) -> str:
+    return hashlib.sha1(json.dumps(values, sort_keys=True, default=str).encode()).hexdigest()[:10]
+
+
+@dataclass(frozen=True)
+class Grid:
+    """The cross product to run: tasks x official splits x methods x search points x seeds."""
+
+    tasks: tuple[TaskSpec, ...]
+    methods: tuple[MethodChoice, ...]
+    model: ModelRef
+    seeds: tuple[int, ...]
+    shots: str  # "default", "full" or a number (see bench.core.splits.resolve_shots)
+    splits: str = "default"  # "default", "all", or comma-separated split names
+    train: TrainConfig = TrainConfig()
+    search: tuple[SearchAxis, ...] = ()
+
+
+def task_splits(task: TaskSpec, choice: str) -> tuple[str | None, ...]:
+    """The official splits a task runs on: its default, all of them, or the named ones."""
+    if not task.splits:
+        return (None,)
+    if choice == "default":
+        return (task.default_split,)
+    if choice == "all":
+        return task.splits
+    names = tuple(name.strip() for name in choice.split(",") if name.strip())
+    for name in names:
+        task.check_split(name)
+    return names
+
+
+def expand_cells(grid: Grid) -> list[CellSpec]:
+    from bench.core.splits import resolve_shots
+
+    return [CellSpec(task, choice.name, knobs, grid.model, seed, resolve_shots(grid.shots, task), split,
+                     train, point)
+            for task in grid.tasks for split in task_splits(task, grid.splits) for choice in grid.methods
+            for point, knobs, train in search_points(choice, grid.train, grid.search) for seed in grid.seeds]
+
+
+SearchPoint = tuple[tuple[str, str], ...]
+
+
+def search_points(choice: MethodChoice, train: TrainConfig,
+                  axes: Sequence[SearchAxis]) -> Iterator[tuple[SearchPoint, Knobs, TrainConfig]]:
+    """(search point, knobs, loop settings) for every combination of the axes that apply."""
+    applicable = [axis for axis in axes if axis.applies_to(choice.name)]
+    spec = get_method(choice.name)
+    for values in itertools.product(*(axis.values for axis in applicable)):
+        point = tuple((axis.target, value) for axis, value in zip(applicable, values, strict=True))
+        knob_overrides = {searched_knob(target): value for target, value in point if searched_knob(target)}
+        train_overrides = {target: value for target, value in point if not searched_knob(target)}
+        config = spec.make_config({**dict(choice.knobs), **knob_overrides})
+        yield point, tuple(sorted(config.knobs().items())), replace_train(train, train_overrides)
+
+
+def check_search_axes(axes: Sequence[SearchAxis], methods: Sequence[str]) -> None:
+    """Every --search target names something the grid has; errors say what does exist."""
+    train_fields = sorted(field.name for field in dataclasses.fields(TrainConfig))
+    for axis in axes:
+        if not axis.values:
+            raise BenchError(f"--search {axis.target}= lists no values: give V1,V2,...")
+        if axis.target in SEARCH_ALIASES or axis.target in train_fields:
+            continue
+        method, _, knob_name = axis.target.partition(".")
+        if not knob_name:
+            raise BenchError(f"--search {axis.target}: not lr, epochs, a loop setting "
+                             f"({', '.join(train_fields)}) or METHOD.KNOB")
+        if method not in methods:
+            raise BenchError(f"--search {axis.target}: method {method} is not in the grid "
+                             f"({', '.join(methods)})")
+        get_method(method).make_config({knob_name: axis.values[0]})
+
+
+def replace_train(train: TrainConfig, overrides: dict[str, str]) -> TrainConfig:
+    """The loop settings with string overrides parsed as each field's type."""
+    if not overrides:
+        return train
+    from bench.core.knobs import knob_types, parse_knob_value
+
+    types = knob_types(TrainConfig)
+    values = {name: parse_knob_value("train", name, text, types[name]) for name, text in overrides.items()}
+    try:
+        return dataclasses.replace(train, **values)
+    except BenchError as error:
+        raise BenchError(f"--search: {error}") from error

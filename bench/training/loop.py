@@ -1,0 +1,250 @@
+"""The one training/evaluation loop shared by every method. Examples arrive encoded (tokenised once,
+before any timed region); batches only gather and pad them."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+
+import torch
+from torch import nn
+from torch.nn import functional
+from tqdm.auto import tqdm
+
+from bench.core.device import DeviceChoice
+from bench.core.encoded import Batch, EncodedExample, collate
+from bench.core.knobs import knob, validate_knobs
+from bench.core.measure import Stopwatch
+from bench.core.method import BuiltMethod
+from bench.core.metrics import score
+from bench.training.batching import evaluation_batches, training_batches
+
+# below this many optimiser steps a cell is too short for torch.compile's start-up cost (tens of
+# seconds on a GPU) to pay back; `--compile on` forces it
+COMPILE_MIN_STEPS = 500
+
+
+class Toggle(StrEnum):
+    AUTO = "auto"
+    ON = "on"
+    OFF = "off"
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """The loop's settings, shared by all methods (learning rate and epochs are method knobs)."""
+
+    max_steps: int | None = knob(None, "optimiser steps in total; overrides every method's epochs",
+                                 at_least=1)
+    batch_size: int = knob(16, "training batch size", at_least=1)
+    eval_batch_size: int = knob(128, "evaluation batch size (inference only, length-sorted batches)",
+                                at_least=1)
+    max_length: int = knob(128, "tokens per example; text fields are cut, template text never", at_least=8)
+    warmup_ratio: float = knob(0.06, "share of the steps with linear learning-rate warm-up", at_least=0,
+                               at_most=0.99)
+    weight_decay: float = knob(0.01, "AdamW weight decay (none on biases and LayerNorm weights)", at_least=0)
+    max_grad_norm: float = knob(1.0, "gradient clipping norm", above=0)
+    zero_shot: bool = knob(False, "evaluate without any training step (prompt methods' zero-shot row)")
+    group_by_length: bool = knob(False, "training batches of similar length (less padding), random order")
+    log_every: int = knob(10, "steps between reading the loss (a device sync) to check it is finite",
+                          at_least=1)
+    fused_optimizer: bool = knob(True, "CUDA: one fused AdamW kernel instead of per-tensor loops")
+    frozen_bf16: bool = knob(True, "CUDA with bf16 autocast: store frozen weights in bf16")
+    compile: Toggle = knob(Toggle.AUTO, f"torch.compile the training forward: auto = on CUDA for cells "
+                                        f"of at least {COMPILE_MIN_STEPS} steps")
+    pad_to_multiple_of: int = knob(0, "pad batch lengths to a multiple (static shapes); 0 = 8 on CUDA, "
+                                      "none on CPU", at_least=0)
+
+    def __post_init__(self) -> None:
+        validate_knobs(self)
+
+
+@dataclass(frozen=True)
+class EncodedSplits:
+    train: tuple[EncodedExample, ...]
+    dev: tuple[EncodedExample, ...]
+    eval: tuple[EncodedExample, ...]
+
+
+@dataclass(frozen=True)
+class TrainOutcome:
+    dev_score: float | None
+    eval_predictions: tuple[int, ...]
+    steps: int
+    best_step: int
+    train_seconds: float
+    train_samples: int
+    eval_seconds: float
+    eval_samples: int
+
+
+def trainable_parameters(model: nn.Module) -> list[tuple[str, nn.Parameter]]:
+    return [(name, p) for name, p in model.named_parameters() if p.requires_grad]
+
+
+def should_compile(config: TrainConfig, device: DeviceChoice, total_steps: int) -> bool:
+    if config.compile == Toggle.AUTO:
+        return device.device.type == "cuda" and total_steps >= COMPILE_MIN_STEPS
+    return config.compile == Toggle.ON
+
+
+def pad_multiple(config: TrainConfig, device: DeviceChoice) -> int:
+    if config.pad_to_multiple_of:
+        return config.pad_to_multiple_of
+    return 8 if device.device.type == "cuda" else 1
+
+
+def prepare_model(built: BuiltMethod, config: TrainConfig, device: DeviceChoice, *,
+                  compile_model: bool = False) -> nn.Module:
+    """Move to the device; on CUDA keep frozen weights in bf16 (autocast would cast them to bf16
+    at every use anyway: this halves their memory and drops the casts)."""
+    model = built.model.to(device.device)
+    if config.frozen_bf16 and device.autocast_dtype == torch.bfloat16:
+        for parameter in model.parameters():
+            if not parameter.requires_grad and parameter.is_floating_point():
+                parameter.data = parameter.data.to(torch.bfloat16)
+    return torch.compile(model) if compile_model else model
+
+
+def make_optimizer(model: nn.Module, config: TrainConfig, learning_rate: float,
+                   device: DeviceChoice) -> torch.optim.AdamW:
+    """AdamW over trainable parameters; biases and LayerNorm weights get no weight decay."""
+    decay, no_decay = [], []
+    for name, parameter in trainable_parameters(model):
+        exempt = parameter.ndim < 2 or "LayerNorm" in name or "layer_norm" in name
+        (no_decay if exempt else decay).append(parameter)
+    groups = [{"params": decay, "weight_decay": config.weight_decay},
+              {"params": no_decay, "weight_decay": 0.0}]
+    fused = config.fused_optimizer and device.device.type == "cuda"
+    return torch.optim.AdamW(groups, lr=learning_rate, fused=fused or None)
+
+
+def _linear_schedule(optimizer: torch.optim.Optimizer, total_steps: int,
+                     warmup_ratio: float) -> torch.optim.lr_scheduler.LambdaLR:
+    warmup = max(1, int(total_steps * warmup_ratio))
+
+    def factor(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / warmup
+        return max(0.0, (total_steps - step) / max(1, total_steps - warmup))
+
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+
+
+def to_device(batch: Batch, device: torch.device) -> Batch:
+    """Every tensor of a collated batch on the device (asynchronous copies)."""
+    return {key: value.to(device, non_blocking=True) for key, value in batch.items()}
+
+
+def predict(model: nn.Module, examples: Sequence[EncodedExample], *, batch_size: int, device: DeviceChoice,
+            pad_id: int, pad_to: int = 1, watch: Stopwatch | None = None) -> list[int]:
+    """Label indices for encoded examples, in length-sorted batches put back in order; the
+    stopwatch (if any) times the whole pass, device synchronised at both ends."""
+    model.eval()
+    predictions = [0] * len(examples)
+    batches = evaluation_batches([len(example.input_ids) for example in examples], batch_size)
+    if watch:
+        watch.start()
+    with torch.inference_mode(), device.autocast():
+        for indices in batches:
+            inputs = to_device(collate([examples[i] for i in indices], pad_id, pad_to_multiple_of=pad_to),
+                               device.device)
+            inputs.pop("labels")
+            labels = model(**inputs).argmax(dim=-1).tolist()
+            for index, label in zip(indices, labels, strict=True):
+                predictions[index] = label
+    if watch:
+        watch.stop(len(examples))
+    return predictions
+
+
+def train_and_evaluate(built: BuiltMethod, *, data: EncodedSplits, config: TrainConfig, learning_rate: float,
+                       epochs: int, device: DeviceChoice, metric: str, seed: int) -> TrainOutcome:
+    """Train on train, keep the trainable weights that score best on dev, score on eval."""
+    steps_per_epoch = math.ceil(len(data.train) / config.batch_size)
+    total_steps = 0 if config.zero_shot else (config.max_steps or epochs * steps_per_epoch)
+    model = prepare_model(built, config, device, compile_model=should_compile(config, device, total_steps))
+    pad_id, pad_to = built.encoder.pad_id, pad_multiple(config, device)
+    dev_golds = [example.label for example in data.dev]
+
+    def dev_score() -> float:
+        predictions = predict(model, data.dev, batch_size=config.eval_batch_size, device=device,
+                              pad_id=pad_id, pad_to=pad_to)
+        return score(metric, predictions, dev_golds)
+
+    watch = Stopwatch(device.synchronize)
+    best_score, best_step = dev_score(), 0
+    best_state = _trainable_state(model)
+    if total_steps:
+        optimizer = make_optimizer(model, config, learning_rate, device)
+        scheduler = _linear_schedule(optimizer, total_steps, config.warmup_ratio)
+        generator = torch.Generator().manual_seed(seed)
+        lengths = [len(example.input_ids) for example in data.train]
+        step, span_samples = 0, 0
+        progress = tqdm(total=total_steps, desc="train", leave=False, unit="step")
+        while step < total_steps:
+            for indices in training_batches(lengths, config.batch_size, generator,
+                                            group_by_length=config.group_by_length):
+                batch = collate([data.train[i] for i in indices], pad_id, pad_to_multiple_of=pad_to)
+                if step > 0:  # the first step pays for lazy initialisation: warm-up, not throughput
+                    watch.start()
+                    span_samples += len(indices)
+                loss = train_step(model, to_device(batch, device.device), optimizer, config, device)
+                scheduler.step()
+                step += 1
+                progress.update(1)
+                end_of_epoch = step % steps_per_epoch == 0 or step == total_steps
+                if end_of_epoch or step % config.log_every == 0:
+                    progress.set_postfix(loss=f"{_finite(loss):.3f}")
+                if end_of_epoch:
+                    watch.stop(span_samples)
+                    span_samples = 0
+                    current = dev_score()
+                    if current > best_score:
+                        best_score, best_step = current, step
+                        best_state = _trainable_state(model)
+                if step == total_steps:
+                    break
+        progress.close()
+        _load_trainable_state(model, best_state)
+    eval_watch = Stopwatch(device.synchronize)
+    predictions = predict(model, data.eval, batch_size=config.eval_batch_size, device=device, pad_id=pad_id,
+                          pad_to=pad_to, watch=eval_watch)
+    return TrainOutcome(best_score, tuple(predictions), total_steps, best_step, watch.seconds,
+                        watch.samples, eval_watch.seconds, eval_watch.samples)
+
+
+def _finite(loss: torch.Tensor) -> float:
+    value = loss.item()
+    if not math.isfinite(value):
+        raise FloatingPointError(f"loss is {value}: lower the learning rate")
+    return value
+
+
+def train_step(model: nn.Module, inputs: Batch, optimizer: torch.optim.Optimizer, config: TrainConfig,
+               device: DeviceChoice) -> torch.Tensor:
+    """One optimiser step on a batch (labels included); returns the detached loss, unsynchronised."""
+    model.train()
+    labels = inputs.pop("labels")
+    with device.autocast():
+        logits = model(**inputs)
+    loss = functional.cross_entropy(logits.float(), labels)
+    loss.backward()
+    # the optimiser holds exactly the trainable parameters: no scan of the whole model per step
+    parameters = [p for group in optimizer.param_groups for p in group["params"]]
+    torch.nn.utils.clip_grad_norm_(parameters, config.max_grad_norm)
+    optimizer.step()
+    optimizer.zero_grad(set_to_none=True)
+    return loss.detach()
+
+
+def _trainable_state(model: nn.Module) -> dict[str, torch.Tensor]:
+    return {name: p.detach().clone() for name, p in trainable_parameters(model)}
+
+
+def _load_trainable_state(model: nn.Module, state: dict[str, torch.Tensor]) -> None:
+    with torch.no_grad():
+        for name, parameter in trainable_parameters(model):
+            parameter.copy_(state[name])

@@ -1,0 +1,156 @@
+"""Runs one cell where it is sent (this process, a child process, a Ray worker): seed, build, encode,
+train (or fit), evaluate, measure, and return its record. Any exception becomes a failed record."""
+
+from __future__ import annotations
+
+import dataclasses
+import gc
+import json
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import torch
+
+from bench.core.device import DeviceChoice, choose_device
+from bench.core.environment import library_versions
+from bench.core.errors import one_line
+from bench.core.measure import PeakMemory, RunningCells, Stopwatch
+from bench.core.method import BuiltMethod, FitContext, MethodConfig, get_method
+from bench.core.metrics import score
+from bench.core.models import cache_dir
+from bench.core.records import CellResult, CellStatus
+from bench.core.splits import CellSplits, majority_label
+from bench.training.cells import CellSpec
+from bench.training.encodings import encode_once
+from bench.training.loop import EncodedSplits, TrainOutcome, pad_multiple, predict, train_and_evaluate
+
+
+@dataclass(frozen=True)
+class CellJob:
+    """A cell with its examples and identity, ready to run anywhere (plain, picklable data)."""
+
+    cell: CellSpec
+    cell_id: str
+    splits: CellSplits
+    data_source: str
+    data_fingerprint: str
+    versions: str
+
+
+@dataclass(frozen=True)
+class WorkerSettings:
+    device: str = "auto"  # auto, cpu or cuda
+    threads: int | None = None  # CPU threads for the cell's process (None: torch's default)
+
+
+def identity(job: CellJob) -> dict:
+    """The record fields that say what ran, known before the cell starts."""
+    cell, knobs = job.cell, dict(job.cell.knobs)
+    return dict(cell_id=job.cell_id, config_id=cell.config_id, selection_id=cell.selection_id,
+                task=cell.task.name, task_version=cell.task.version, language=cell.task.language,
+                method=cell.method, method_config=_json(knobs), model=cell.model.display_name,
+                model_fingerprint=cell.model.fingerprint, seed=cell.seed, shots=cell.shots, split=cell.split,
+                zero_shot=cell.train.zero_shot, metric=cell.task.metric.value,
+                search=_json(dict(cell.search)) if cell.search else "",
+                learning_rate=knobs.get("learning_rate", 0.0), epochs=knobs.get("epochs", 0),
+                train_config=_json(dataclasses.asdict(cell.train)), data_source=job.data_source,
+                data_fingerprint=job.data_fingerprint)
+
+
+
+def failed_record(job: CellJob, error: str, *, wall_seconds: float = 0.0) -> CellResult:
+    """The record of a cell that never reported back (its process died, its worker was lost)."""
+    return CellResult(**identity(job), versions=job.versions, status=CellStatus.FAILED, error=error,
+                      wall_seconds=wall_seconds, finished_at=_now())
+
+
+def run_job(job: CellJob, settings: WorkerSettings = WorkerSettings()) -> CellResult:
+    """Train and evaluate one cell; any exception becomes a failed record, not a crash."""
+    started = time.perf_counter()
+    if settings.threads:
+        torch.set_num_threads(settings.threads)
+    device = choose_device(settings.device)
+    # the worker's own environment (on a cluster it may differ from the driver's)
+    environment = dict(device=device.name, dtype=device.dtype_name, threads=torch.get_num_threads(),
+                       versions=library_versions())
+    with RunningCells() as running:
+        try:
+            measured, status, error = _measure(job, device, running), CellStatus.SUCCESS, ""
+        except Exception as failure:  # noqa: BLE001  (a failing cell must not stop the sweep)
+            measured, status, error = {}, CellStatus.FAILED, one_line(failure)
+        finally:
+            gc.collect()
+            if device.device.type == "cuda":
+                torch.cuda.empty_cache()
+    return CellResult(**identity(job), **environment, **measured, status=status, error=error,
+                      cells_on_machine=running.most, wall_seconds=time.perf_counter() - started,
+                      finished_at=_now())
+
+
+def _measure(job: CellJob, device: DeviceChoice, running: RunningCells) -> dict:
+    from transformers import set_seed
+
+    cell, splits = job.cell, job.splits
+    config = cell.method_config()
+    set_seed(cell.seed)
+    with PeakMemory(device.device) as memory:
+        built = get_method(cell.method).build(config, model=cell.model, task=cell.task,
+                                              max_length=cell.train.max_length)
+        encoded = _encode(built, splits)
+        running.sample()
+        outcome = _train(built, cell, config, encoded, splits, device)
+        running.sample()
+    golds = [example.label for example in splits.eval]
+    majority = [majority_label(splits.train)] * len(golds)
+    parameters = list(built.model.parameters())
+    return dict(
+        score=score(cell.task.metric, outcome.eval_predictions, golds),
+        accuracy=score("accuracy", outcome.eval_predictions, golds),
+        dev_score=outcome.dev_score, majority_score=score(cell.task.metric, majority, golds),
+        n_train=len(splits.train), n_dev=len(splits.dev), n_eval=len(splits.eval),
+        steps=outcome.steps, best_step=outcome.best_step,
+        train_samples_per_s=_rate(outcome.train_samples, outcome.train_seconds),
+        eval_samples_per_s=_rate(outcome.eval_samples, outcome.eval_seconds),
+        peak_memory_bytes=memory.peak_bytes, memory_kind=memory.kind,
+        trainable_params=sum(p.numel() for p in parameters if p.requires_grad),
+        total_params=sum(p.numel() for p in parameters), mlm_head=built.mlm_head.origin.value,
+        mlm_head_detail=built.mlm_head.detail, pooling=built.pooling,
+    )
+
+
+def _encode(built: BuiltMethod, splits: CellSplits) -> EncodedSplits:
+    folder = cache_dir() / "encodings"
+    return EncodedSplits(*(encode_once(built.encoder, examples, cache_folder=folder)
+                           for examples in (splits.train, splits.dev, splits.eval)))
+
+
+def _train(built: BuiltMethod, cell: CellSpec, config: MethodConfig, encoded: EncodedSplits,
+           splits: CellSplits, device: DeviceChoice) -> TrainOutcome:
+    """The shared gradient loop, or the method's own fit (then the shared evaluation)."""
+    metric = cell.task.metric
+    if built.fit is None or cell.train.zero_shot:
+        return train_and_evaluate(built, data=encoded, config=cell.train, learning_rate=config.learning_rate,
+                                  epochs=config.epochs, device=device, metric=metric, seed=cell.seed)
+    context = FitContext(train=encoded.train, dev=encoded.dev, train_texts=[e.texts for e in splits.train],
+                         dev_texts=[e.texts for e in splits.dev], metric=lambda p, g: score(metric, p, g),
+                         device=device, seed=cell.seed, batch_size=cell.train.eval_batch_size)
+    fitted = built.fit(context)
+    watch = Stopwatch(device.synchronize)
+    model = built.model.to(device.device)
+    predictions = predict(model, encoded.eval, batch_size=cell.train.eval_batch_size, device=device,
+                          pad_id=built.encoder.pad_id, pad_to=pad_multiple(cell.train, device), watch=watch)
+    return TrainOutcome(fitted.dev_score, tuple(predictions), 0, 0, fitted.train_seconds,
+                        fitted.train_samples, watch.seconds, watch.samples)
+
+
+def _rate(samples: int, seconds: float) -> float | None:
+    return samples / seconds if seconds > 0 and samples else None
+
+
+def _json(values: dict) -> str:
+    return json.dumps(values, sort_keys=True, default=str)
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")

@@ -1,0 +1,62 @@
+"""The driver of a sweep: every task split is loaded and validated and every cell planned before the
+first one runs; then the executor runs the cells not done yet and each record is stored as it comes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench.core.data import load_task_data
+from bench.core.environment import library_versions
+from bench.core.records import CellResult
+from bench.core.splits import check_shots, make_splits
+from bench.core.store import ResultsStore
+from bench.core.task import TaskData
+from bench.training.cells import Grid, expand_cells
+from bench.training.executors import Executor
+from bench.training.runner import CellJob
+
+
+@dataclass(frozen=True)
+class SweepSummary:
+    succeeded: int
+    failed: int
+    skipped: int
+
+    def line(self) -> str:
+        return f"{self.succeeded} succeeded, {self.failed} failed, {self.skipped} skipped as already done"
+
+
+def plan_jobs(grid: Grid, data_dir: Path | None) -> list[CellJob]:
+    """Every cell with its examples; raises (one line) on any data or settings problem."""
+    versions = library_versions()
+    data: dict[tuple[str, str | None], TaskData] = {}
+    jobs = []
+    for cell in expand_cells(grid):
+        key = (cell.task.name, cell.split)
+        if key not in data:
+            data[key] = load_task_data(cell.task, data_dir=data_dir, split=cell.split)
+            where = f"task {cell.task.name}" + (f" split {cell.split}" if cell.split is not None else "")
+            check_shots(data[key], cell.shots, where)
+        task_data = data[key]
+        cell_id = cell.cell_id(data_fingerprint=task_data.fingerprint, versions=versions)
+        jobs.append(CellJob(cell, cell_id, make_splits(task_data, shots=cell.shots, seed=cell.seed),
+                            task_data.source, task_data.fingerprint, versions))
+    return jobs
+
+
+def run_sweep(jobs: list[CellJob], store: ResultsStore,
+              executor: Executor) -> tuple[SweepSummary, list[CellResult]]:
+    """Run the jobs not already done in the store; each record is appended as soon as it arrives."""
+    done = store.done_cell_ids()
+    todo = list({job.cell_id: job for job in jobs if job.cell_id not in done}.values())
+    records: list[CellResult] = []
+
+    def keep(record: CellResult) -> None:
+        store.append(record)
+        records.append(record)
+
+    executor.run(todo, keep)
+    succeeded = sum(record.succeeded for record in records)
+    skipped = len({job.cell_id for job in jobs}) - len(todo)
+    return SweepSummary(succeeded, len(records) - succeeded, skipped), records
