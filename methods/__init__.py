@@ -3,6 +3,7 @@
 from methods import (  # noqa: F401  (registration side effects)
     full_ft,
     hard_prompt,
+    linear_probe,
     lora,
     lpt,
     mask_pool,
@@ -10,4 +11,5 @@ from methods import (  # noqa: F401  (registration side effects)
     p_tuning_v2,
     prefix_tuning,
     prompt_tuning,
+    setfit_method,
 )

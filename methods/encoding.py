@@ -27,18 +27,19 @@ def tokenizer_fingerprint(tokenizer) -> str:
 
 
 class PlainEncoder:
-    """[CLS] text_a [SEP] (text_b [SEP]) as the tokenizer builds it, truncated to max_length."""
+    """[CLS] text_a [SEP] (text_b [SEP]) as the tokenizer builds it, truncated to max_length; the
+    model card's text prefix (e5: "query: ") starts text_a."""
 
-    def __init__(self, tokenizer, max_length: int) -> None:
-        self.tokenizer, self.max_length = tokenizer, max_length
+    def __init__(self, tokenizer, max_length: int, *, text_prefix: str = "") -> None:
+        self.tokenizer, self.max_length, self.text_prefix = tokenizer, max_length, text_prefix
         self.pad_id = tokenizer.pad_token_id or 0
 
     @property
     def cache_key(self) -> str:
-        return f"plain:{tokenizer_fingerprint(self.tokenizer)}:{self.max_length}"
+        return f"plain:{tokenizer_fingerprint(self.tokenizer)}:{self.max_length}:{self.text_prefix!r}"
 
     def encode(self, examples: Sequence[Example]) -> list[EncodedExample]:
-        firsts = [example.texts[0] for example in examples]
+        firsts = [self.text_prefix + example.texts[0] for example in examples]
         seconds = [example.texts[1] for example in examples] if len(examples[0].texts) > 1 else None
         encoded = self.tokenizer(firsts, seconds, truncation=True, max_length=self.max_length)
         token_types = encoded.get("token_type_ids")
@@ -87,10 +88,10 @@ class TemplateEncoder:
     """
 
     def __init__(self, tokenizer, template: str, text_fields: Sequence[str], *, n_masks: int,
-                 max_length: int) -> None:
+                 max_length: int, text_prefix: str = "") -> None:
         require_mask_token(tokenizer)
         self.tokenizer, self.template, self.text_fields = tokenizer, template, tuple(text_fields)
-        self.n_masks, self.max_length = n_masks, max_length
+        self.n_masks, self.max_length, self.text_prefix = n_masks, max_length, text_prefix
         self.pad_id = tokenizer.pad_token_id or 0
         pattern = "(" + "|".join([r"\{[\w.]+\}", re.escape(MASK_SLOT), re.escape(PROMPT_SLOT)]) + ")"
         self.parts = [piece for piece in re.split(pattern, template) if piece]
@@ -103,12 +104,12 @@ class TemplateEncoder:
     @property
     def cache_key(self) -> str:
         return (f"template:{tokenizer_fingerprint(self.tokenizer)}:{self.template}:{self.text_fields}:"
-                f"{self.n_masks}:{self.max_length}")
+                f"{self.n_masks}:{self.max_length}:{self.text_prefix!r}")
 
     def _assemble(self, texts: dict[str, str]) -> tuple[str, list[tuple[str, int, int]]]:
         """The filled string, and the (kind, start, end) character span of every mask / prompt slot."""
         mask = self.tokenizer.mask_token
-        string, slots = "", []
+        string, slots = self.text_prefix, []
         for piece in self.parts:
             match = FIELD_REFERENCE.fullmatch(piece)
             if match:

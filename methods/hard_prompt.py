@@ -5,15 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bench.core.knobs import knob
-from bench.core.method import BuiltMethod, MethodConfig, learning_rate_knob, register_method
-from bench.core.models import ModelRef
+from bench.core.method import BuiltMethod, GradientConfig, learning_rate_knob, register_method
+from bench.core.models import ModelRef, read_model_card
 from bench.core.task import TaskSpec
 from methods.encoding import TemplateEncoder
 from methods.mlm import freeze_backbone_keep_head, load_mlm_classifier
 
 
 @dataclass(frozen=True)
-class HardPromptConfig(MethodConfig):
+class HardPromptConfig(GradientConfig):
     learning_rate: float = learning_rate_knob(1e-4)
     freeze_backbone: bool = knob(False, "train the MLM head only")
 
@@ -26,5 +26,6 @@ def build_hard_prompt(config: HardPromptConfig, *, model: ModelRef, task: TaskSp
     if config.freeze_backbone:
         freeze_backbone_keep_head(classifier, train_head=True)
     encoder = TemplateEncoder(tokenizer, task.template, task.text_fields,
-                              n_masks=classifier.verbalizer.n_masks, max_length=max_length)
+                              n_masks=classifier.verbalizer.n_masks, max_length=max_length,
+                              text_prefix=read_model_card(model).text_prefix)
     return BuiltMethod(classifier, encoder, mlm_head=head)

@@ -13,7 +13,7 @@ from torch import nn
 from bench.core.errors import BenchError
 from bench.core.knobs import knob
 from bench.core.loading import load_encoder, load_tokenizer
-from bench.core.method import MethodConfig
+from bench.core.method import GradientConfig
 from bench.core.models import ModelRef, read_model_card, sentence_pooling
 from bench.core.task import TaskSpec
 from methods.encoding import PlainEncoder, TemplateEncoder
@@ -32,7 +32,7 @@ POOLING_HELP = ("how the head reads the encoder: cls ([CLS], through the checkpo
 
 
 @dataclass(frozen=True)
-class PooledConfig(MethodConfig):
+class PooledConfig(GradientConfig):
     """Knobs of a method whose classifier reads pooled hidden states."""
 
     pooling: Pooling = knob(Pooling.AUTO, POOLING_HELP)
@@ -133,9 +133,10 @@ def load_pooled_parts(model: ModelRef, task: TaskSpec, *, pooling: Pooling, max_
     encoder.pooler = None  # never run the model's own pooler: the head decides what to read
     width = encoder.config.hidden_size
     head = PooledHead(width, task.n_labels, chosen, pooler=pooler, dropout=dropout, normalize=normalize)
-    tokenizer = load_tokenizer(model)
+    tokenizer, prefix = load_tokenizer(model), read_model_card(model).text_prefix
     if chosen == Pooling.MASK:
-        inputs = TemplateEncoder(tokenizer, task.template, task.text_fields, n_masks=1, max_length=max_length)
+        inputs = TemplateEncoder(tokenizer, task.template, task.text_fields, n_masks=1, max_length=max_length,
+                                 text_prefix=prefix)
     else:
-        inputs = PlainEncoder(tokenizer, max_length)
+        inputs = PlainEncoder(tokenizer, max_length, text_prefix=prefix)
     return PooledParts(encoder, head, inputs, chosen)

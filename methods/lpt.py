@@ -21,7 +21,7 @@ from bench.core.method import (
     learning_rate_knob,
     register_method,
 )
-from bench.core.models import ModelRef
+from bench.core.models import ModelRef, read_model_card
 from bench.core.task import TaskSpec
 from methods.encoding import TemplateEncoder
 from methods.heads import PooledConfig, load_pooled_parts
@@ -170,7 +170,7 @@ def build_lpt(config: LPTConfig, *, model: ModelRef, task: TaskSpec, max_length:
         freeze_backbone_keep_head(mlm, train_head=mlm_head.origin == HeadOrigin.NEW)
         encoder, head = mlm.encoder, VerbalizerHead(mlm)
         inputs = TemplateEncoder(tokenizer, task.template, task.text_fields, n_masks=mlm.verbalizer.n_masks,
-                                 max_length=max_length)
+                                 max_length=max_length, text_prefix=read_model_card(model).text_prefix)
         new_head = mlm_head.origin == HeadOrigin.NEW
         trains, pooling = ("generator.", *(("head.mlm.head.",) if new_head else ())), ""
     else:

@@ -12,8 +12,8 @@ from torch import nn
 from bench.core.errors import BenchError
 from bench.core.knobs import knob
 from bench.core.loading import load_encoder, load_tokenizer
-from bench.core.method import BuiltMethod, MethodConfig, epochs_knob, learning_rate_knob, register_method
-from bench.core.models import ModelRef
+from bench.core.method import BuiltMethod, GradientConfig, epochs_knob, learning_rate_knob, register_method
+from bench.core.models import ModelRef, read_model_card
 from bench.core.task import TaskSpec
 from methods.encoding import TemplateEncoder
 from methods.layers import EncoderStack
@@ -28,7 +28,7 @@ class MaskPooling(StrEnum):
 
 
 @dataclass(frozen=True)
-class MaskPoolConfig(MethodConfig):
+class MaskPoolConfig(GradientConfig):
     learning_rate: float = learning_rate_knob(1e-2)
     epochs: int = epochs_knob(30)  # a frozen backbone learns slowly from 100 examples (docs/results)
     n_masks: int = knob(2, "[MASK] tokens in the template's mask slot", at_least=1)
@@ -98,6 +98,6 @@ def build_mask_pool(config: MaskPoolConfig, *, model: ModelRef, task: TaskSpec,
         encoder.requires_grad_(False)
     template = template_with_prompts(task.template, before_input=config.prompt_length, before_mask=0)
     inputs = TemplateEncoder(tokenizer, template, task.text_fields, n_masks=config.n_masks,
-                             max_length=max_length)
+                             max_length=max_length, text_prefix=read_model_card(model).text_prefix)
     trains = ("prompt.", "classifier.") if config.freeze_backbone else ("",)
     return BuiltMethod(net, inputs, trains=trains, pooling=f"mask ({config.mask_pooling.value})")

@@ -12,14 +12,14 @@ from torch import nn
 from bench.core.knobs import knob
 from bench.core.method import (
     BuiltMethod,
+    GradientConfig,
     HeadOrigin,
-    MethodConfig,
     PerfVariant,
     epochs_knob,
     learning_rate_knob,
     register_method,
 )
-from bench.core.models import ModelRef
+from bench.core.models import ModelRef, read_model_card
 from bench.core.task import TaskSpec
 from methods.encoding import TemplateEncoder
 from methods.mlm import MaskedLMClassifier, freeze_backbone_keep_head, load_mlm_classifier
@@ -32,7 +32,7 @@ class PromptEncoderKind(StrEnum):
 
 
 @dataclass(frozen=True)
-class PTuningConfig(MethodConfig):
+class PTuningConfig(GradientConfig):
     learning_rate: float = learning_rate_knob(5e-3)
     epochs: int = epochs_knob(30)  # a frozen backbone learns slowly from 100 examples (docs/results)
     prompt_length: int = knob(8, "pseudo tokens, split evenly: before the input and right before [MASK]",
@@ -72,7 +72,7 @@ def build_p_tuning(config: PTuningConfig, *, model: ModelRef, task: TaskSpec, ma
     width = classifier.encoder.get_input_embeddings().embedding_dim
     prompt_encoder = PromptEncoder(config.prompt_length, width, config.encoder.value)
     encoder = TemplateEncoder(tokenizer, template, task.text_fields, n_masks=classifier.verbalizer.n_masks,
-                              max_length=max_length)
+                              max_length=max_length, text_prefix=read_model_card(model).text_prefix)
     head_parameters = ("classifier.head.",) if train_head else ()
     trains = ("prompt_encoder", *head_parameters) if config.freeze_backbone else ("",)
     return BuiltMethod(PTuningModel(classifier, prompt_encoder), encoder, mlm_head=head, trains=trains)

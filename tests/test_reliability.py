@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from bench.core.errors import BenchError
-from bench.core.method import METHODS, MethodConfig, register_method
+from bench.core.method import METHODS, GradientConfig, register_method
 from bench.core.records import CellResult, CellStatus
 from bench.core.store import ResultsStore
 from bench.training.executors import LocalExecutor
@@ -56,7 +56,7 @@ def _out_of_memory(config, *, model, task, max_length):
 
 @pytest.fixture
 def planted_oom():
-    register_method("planted_oom", config=MethodConfig)(_out_of_memory)
+    register_method("planted_oom", config=GradientConfig)(_out_of_memory)
     yield
     METHODS.remove("planted_oom")
 
@@ -74,8 +74,8 @@ def test_a_cell_whose_process_is_killed_is_recorded_as_failed_and_the_sweep_goes
 
     # the planted method reaches the cell's fresh process through a plugin file, as a user's would
     plugin = tmp_path / "plugin.py"
-    plugin.write_text("import os, signal\nfrom bench.core.method import MethodConfig, register_method\n\n"
-                      "@register_method('planted_kill', config=MethodConfig)\n"
+    plugin.write_text("import os, signal\nfrom bench.core.method import GradientConfig, register_method\n\n"
+                      "@register_method('planted_kill', config=GradientConfig)\n"
                       "def build(config, *, model, task, max_length):\n"
                       "    os.kill(os.getpid(), signal.SIGKILL)\n", encoding="utf-8")
     setup = PluginSetup((str(plugin),))

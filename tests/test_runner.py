@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from bench.core.method import METHODS, MethodConfig, register_method
+from bench.core.method import METHODS, GradientConfig, register_method
 from bench.core.records import CellStatus
 from bench.training.cells import expand_cells
 from bench.training.executors import LocalExecutor
@@ -69,7 +69,7 @@ def _broken_build(config, *, model, task, max_length):
 
 @pytest.fixture
 def planted_failure():
-    register_method("planted_failure", config=MethodConfig)(_broken_build)
+    register_method("planted_failure", config=GradientConfig)(_broken_build)
     yield "planted_failure"
     METHODS.remove("planted_failure")
 

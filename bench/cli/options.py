@@ -66,14 +66,17 @@ def parse_overrides(items: Sequence[str]) -> dict[str, dict[str, str]]:
 
 def merge_shorthands(overrides: dict[str, dict[str, str]], methods: Sequence[str], *,
                      shorthands: dict[str, str | None]) -> dict[str, dict[str, str]]:
-    """--lr / --epochs set that knob of every method in the grid; a --set of the same knob with
-    another value is an error (one option, one meaning), an equal one is accepted."""
+    """--lr / --epochs set that knob of every method in the grid that has it (methods trained
+    outside the gradient loop have neither); a --set of the same knob with another value is an
+    error (one option, one meaning), an equal one is accepted."""
+    from bench.core.method import get_method
+
     merged = {method: dict(knobs) for method, knobs in overrides.items()}
     for knob_name, value in shorthands.items():
         if value is None:
             continue
         option = {"learning_rate": "--lr", "epochs": "--epochs"}[knob_name]
-        for method in methods:
+        for method in [name for name in methods if knob_name in knob_types(get_method(name).config_type)]:
             earlier = merged.setdefault(method, {}).get(knob_name)
             if earlier is not None and _differs(earlier, value):
                 raise BenchError(f"{option} {value} and --set {method}.{knob_name}={earlier} disagree: "

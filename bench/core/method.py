@@ -49,11 +49,8 @@ def epochs_knob(default: int) -> int:
 
 @dataclass(frozen=True)
 class MethodConfig:
-    """Knobs every method has; subclasses add their own with `knob(default, help, ...)` and change
-    these defaults with learning_rate_knob / epochs_knob."""
-
-    learning_rate: float = learning_rate_knob(5e-5)
-    epochs: int = epochs_knob(10)
+    """A method's knobs: subclasses declare them with `knob(default, help, ...)`; the config
+    validates itself on creation."""
 
     def __post_init__(self) -> None:
         validate_knobs(self)
@@ -64,6 +61,15 @@ class MethodConfig:
 
     def to_json(self) -> str:
         return json.dumps(self.knobs(), sort_keys=True)
+
+
+@dataclass(frozen=True)
+class GradientConfig(MethodConfig):
+    """Knobs of a method trained by the shared gradient loop; subclasses change the defaults with
+    learning_rate_knob / epochs_knob."""
+
+    learning_rate: float = learning_rate_knob(5e-5)
+    epochs: int = epochs_knob(10)
 
 
 @dataclass(frozen=True)

@@ -42,6 +42,7 @@ class ModelCard:
     mlm_head_origin: str = ""  # "continued" for a `pretrain` output
     mlm_head_detail: str = ""
     pooling: str = ""  # how the encoder is meant to be read ("mean" for sentence encoders)
+    text_prefix: str = ""  # what the model card asks to put before every input ("query: " for e5)
     source: str = ""
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bench.core.errors import BenchError
-from bench.core.knobs import jsonable
+from bench.core.knobs import jsonable, knob_types
 from bench.core.method import MethodConfig, get_method
 from bench.core.models import ModelRef
 from bench.core.task import TaskSpec
@@ -32,7 +32,13 @@ class SearchAxis:
     values: tuple[str, ...]
 
     def applies_to(self, method: str) -> bool:
-        return "." not in self.target or self.target.split(".", 1)[0] == method
+        """A METHOD.KNOB target applies to its method, lr / epochs to every method with that knob,
+        a loop setting to every method."""
+        if "." in self.target:
+            return self.target.split(".", 1)[0] == method
+        if self.target in SEARCH_ALIASES:
+            return SEARCH_ALIASES[self.target] in knob_types(get_method(method).config_type)
+        return True
 
 
 @dataclass(frozen=True)

@@ -14,9 +14,9 @@ import torch
 
 from bench.core.device import DeviceChoice, choose_device
 from bench.core.environment import library_versions
-from bench.core.errors import one_line
+from bench.core.errors import BenchError, one_line
 from bench.core.measure import PeakMemory, RunningCells, Stopwatch
-from bench.core.method import BuiltMethod, FitContext, MethodConfig, get_method
+from bench.core.method import BuiltMethod, FitContext, GradientConfig, MethodConfig, get_method
 from bench.core.metrics import score
 from bench.core.models import cache_dir
 from bench.core.records import CellResult, CellStatus
@@ -130,6 +130,9 @@ def _train(built: BuiltMethod, cell: CellSpec, config: MethodConfig, encoded: En
     """The shared gradient loop, or the method's own fit (then the shared evaluation)."""
     metric = cell.task.metric
     if built.fit is None or cell.train.zero_shot:
+        if not isinstance(config, GradientConfig):
+            raise BenchError(f"method {cell.method} returns no fit and its config is no GradientConfig: "
+                             f"derive the config from GradientConfig (learning_rate, epochs)")
         return train_and_evaluate(built, data=encoded, config=cell.train, learning_rate=config.learning_rate,
                                   epochs=config.epochs, device=device, metric=metric, seed=cell.seed)
     context = FitContext(train=encoded.train, dev=encoded.dev, train_texts=[e.texts for e in splits.train],
