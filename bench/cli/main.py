@@ -1,4 +1,5 @@
-"""Command line: `run` (the default), `report`, `list`, `check`, `baseline`, `compare` and `perf`.
+"""Command line: `run` (the default), `report`, `list`, `check`, `baseline`, `compare`, `perf`,
+`pretrain` and `probe`.
 Exit codes: 0 success, 1 a cell failed or a check found a regression, 2 bad input (one line on
 stderr), 130 interrupted."""
 
@@ -13,13 +14,14 @@ from bench.core.errors import BenchError
 # with no arguments at all: the embedded default, every method for 10 epochs (some methods default to
 # more elsewhere) so that it stays within minutes on 2 CPU cores
 EMBEDDED_DEFAULT_ARGS = ["run", "--epochs", "10"]
-COMMANDS = ("run", "report", "list", "perf", "check", "baseline", "compare")
+COMMANDS = ("run", "report", "list", "perf", "check", "baseline", "compare", "pretrain", "probe")
 
 
 def build_parser() -> argparse.ArgumentParser:
     from bench.cli.analysis import add_analysis_commands
     from bench.cli.listing import add_list_command
     from bench.cli.perf import add_perf_command
+    from bench.cli.pretrain import add_pretrain_commands
     from bench.cli.run import DEFAULT_OUT, add_run_arguments
 
     parser = argparse.ArgumentParser(
@@ -36,6 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_list_command(commands)
     add_analysis_commands(commands)
     add_perf_command(commands)
+    add_pretrain_commands(commands)
     return parser
 
 
@@ -58,11 +61,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _handler(command: str):
-    from bench.cli import analysis, listing, perf, run
+    from bench.cli import analysis, listing, perf, pretrain, run
 
     handlers = {"run": run.command_run, "report": command_report, "list": listing.command_list,
                 "perf": perf.command_perf, "check": analysis.command_check,
-                "baseline": analysis.command_baseline, "compare": analysis.command_compare}
+                "baseline": analysis.command_baseline, "compare": analysis.command_compare,
+                "pretrain": pretrain.command_pretrain, "probe": pretrain.command_probe}
     return handlers[command]
 
 

@@ -59,7 +59,7 @@ def load_masked_lm(ref: ModelRef):
     model, missing = _load_with_info(AutoModelForMaskedLM, ref)
     head_missing = any(not key.startswith(model.base_model_prefix) for key in missing)
     if head_missing:
-        return model, MlmHead(HeadOrigin.NEW, "initialised in the cell: the checkpoint has no MLM head")
+        return model, MlmHead(HeadOrigin.NEW, "the checkpoint has no MLM-head weights")
     card = read_model_card(ref)
     if card.mlm_head_origin == HeadOrigin.CONTINUED:
         return model, MlmHead(HeadOrigin.CONTINUED, card.mlm_head_detail)

@@ -1,0 +1,114 @@
+"""`pretrain` (the masked-LM stage: a checkpoint with a trained head for prompt methods) and `probe`
+(the words a checkpoint's MLM head guesses at [MASK])."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from bench.cli.options import add_dataclass_options, dataclass_from_options
+from bench.core.errors import BenchError
+from bench.training.pretrain import PretrainConfig
+
+
+def add_pretrain_commands(commands) -> None:
+    stage = commands.add_parser(
+        "pretrain", help="continue masked-LM training of a checkpoint on unlabelled task texts (a head "
+                         "for prompt methods); --model DIR then uses the result",
+        description="Texts come from the train split of --tasks (never dev or eval) and/or --text-file; "
+                    "with --template each is wrapped in its task's template (its [MASK] slot carries no "
+                    "loss).")
+    stage.add_argument("--model", default=None,
+                       help="embedded name, local folder or hub id (default as in run)")
+    stage.add_argument("--out", required=True, help="folder for the checkpoint (and its resumable state)")
+    stage.add_argument("--tasks", default="", help="comma-separated tasks whose train texts are used")
+    stage.add_argument("--split", default=None,
+                       help="official split of those tasks (default: each task's own)")
+    stage.add_argument("--template", action="store_true", help="wrap each text in its task's template")
+    stage.add_argument("--text-file", default=None, help="a UTF-8 file of texts, one per line")
+    stage.add_argument("--data-dir", default=None, help="root of the datasets (as in run)")
+    stage.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    stage.add_argument("--plugin", action="append", default=[], metavar="FILE",
+                       help="plugin or task file")
+    add_dataclass_options(stage.add_argument_group("stage"), PretrainConfig)
+    probe = commands.add_parser("probe",
+                                help="top-k words a checkpoint's MLM head puts at each [MASK] of a text")
+    probe.add_argument("texts", nargs="+", help='texts with [MASK] (or <mask>), e.g. "It was [MASK] ."')
+    probe.add_argument("--model", default="all-MiniLM-L6-v2", help="embedded name, local folder or hub id")
+    probe.add_argument("--top-k", type=int, default=5)
+    probe.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+
+
+def _texts(args: argparse.Namespace) -> tuple[list[str], str, list]:
+    """The stage's texts, a description of where they came from, and the tasks they came from."""
+    from bench.cli.run import _comma_list
+    from bench.core.data import load_task_data, resolve_data_dir
+    from bench.core.task import get_task
+
+    tasks = [get_task(name) for name in _comma_list(args.tasks)]
+    texts, parts = [], []
+    for task in tasks:
+        split = args.split if task.splits and args.split else task.default_split
+        data = load_task_data(task, data_dir=resolve_data_dir(args.data_dir), split=split)
+        texts += [_wrapped(task, example.texts) if args.template else " ".join(example.texts)
+                  for example in data.train]
+        parts.append(f"{task.name}{f' split {split}' if split else ''} train texts ({len(data.train)})")
+    if args.text_file:
+        path = Path(args.text_file)
+        if not path.is_file():
+            raise BenchError(f"--text-file {path} not found: pass a UTF-8 file with one text per line")
+        lines = [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+        texts += lines
+        parts.append(f"{path.name} ({len(lines)} lines)")
+    if not texts:
+        raise BenchError("no texts: give --tasks (their train texts are used) and/or --text-file")
+    wrapped = " wrapped in their templates" if args.template else ""
+    return texts, " + ".join(parts) + wrapped, tasks
+
+
+def _wrapped(task, texts: tuple[str, ...]) -> str:
+    text = task.template
+    for name, value in zip(task.text_fields, texts, strict=True):
+        text = text.replace("{" + name + "}", value)
+    return text
+
+
+def command_pretrain(args: argparse.Namespace) -> int:
+    from bench.cli.plugins import load_plugins, plugin_files
+    from bench.cli.run import _model
+    from bench.core.device import choose_device
+    from bench.core.models import MODEL_CARD
+    from bench.training.pretrain import STATE_FILE, pretrain
+
+    load_plugins(plugin_files(args.plugin))
+    config = dataclass_from_options(PretrainConfig, args)
+    texts, source, tasks = _texts(args)
+    out = Path(args.out)
+    if (out / MODEL_CARD).is_file() and not (out / STATE_FILE).is_file():
+        raise BenchError(f"{out} already holds a finished checkpoint: pick another --out")
+    model = _model(args.model, tuple(tasks))
+    outcome = pretrain(model, texts, source=source, out=out, config=config, device=choose_device(args.device))
+    resumed = f" (resumed at step {outcome.resumed_from})" if outcome.resumed_from else ""
+    print(f"wrote {outcome.folder}: {outcome.steps} steps{resumed}; held-out MLM loss "
+          f"{outcome.heldout_loss_before:.3f} -> {outcome.heldout_loss_after:.3f}")
+    print(f"use it with: run_bench.py --model {outcome.folder} ...")
+    return 0
+
+
+def command_probe(args: argparse.Namespace) -> int:
+    from bench.core.device import choose_device
+    from bench.core.models import resolve_model
+    from bench.training.fill_mask import fill_mask
+
+    if args.top_k < 1:
+        raise BenchError("--top-k must be at least 1")
+    head, results = fill_mask(resolve_model(args.model), args.texts, top_k=args.top_k,
+                              device=choose_device(args.device))
+    warning = " (random weights: the guesses are noise)" if head.origin == "new" else ""
+    print(f"MLM head: {head}{warning}")
+    for guesses in results:
+        print(guesses.text)
+        for number, words in enumerate(guesses.per_mask, start=1):
+            shown = " | ".join(f"{word} {probability:.3f}" for word, probability in words)
+            print(f"  mask {number}: {shown}")
+    return 0

@@ -1,0 +1,280 @@
+"""The masked-LM stage (continued pre-training) for checkpoints without a usable MLM head: train the
+head (and the top layers, or everything) on unlabelled task texts, optionally wrapped in the task's
+template, and write a checkpoint whose card says where its head came from. Safe to interrupt: the
+state is saved every few hundred steps and a re-run with the same settings resumes from it."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import math
+import os
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from bench.core.device import DeviceChoice
+from bench.core.errors import BenchError
+from bench.core.knobs import knob, validate_knobs
+from bench.core.loading import load_masked_lm, load_tokenizer
+from bench.core.method import HeadOrigin
+from bench.core.models import ModelCard, ModelRef, read_model_card, sentence_pooling, write_model_card
+from bench.core.task import MASK_SLOT
+from bench.training.loop import TrainConfig, make_optimizer, to_device
+
+STATE_FILE = ".pretrain-state.pt"
+IGNORED = -100  # label of positions that carry no loss
+
+
+@dataclass(frozen=True)
+class PretrainConfig:
+    trains: str = knob("top:4", "what trains: head (the MLM head only), top:K (the head and the top K "
+                                "layers) or all")
+    steps: int = knob(500, "optimiser steps", at_least=1)
+    batch_size: int = knob(32, "texts per step", at_least=1)
+    learning_rate: float = knob(1e-4, "peak learning rate (AdamW, 6% warm-up, linear decay)", above=0)
+    mask_probability: float = knob(0.15, "share of tokens masked (BERT's 80/10/10 recipe)", above=0,
+                                   at_most=0.9)
+    max_length: int = knob(128, "tokens per text", at_least=8)
+    heldout: int = knob(500, "texts held out to measure the MLM loss before and after", at_least=1)
+    save_every: int = knob(100, "steps between saves of the resumable state", at_least=1)
+    seed: int = knob(42, "seed of the masking, the held-out split and the initialisation", at_least=0)
+
+    def __post_init__(self) -> None:
+        validate_knobs(self)
+        layers(self.trains)
+
+    def signature(self, model: ModelRef, texts: Sequence[str]) -> str:
+        digest = hashlib.sha256(json.dumps(dataclasses.asdict(self), sort_keys=True).encode())
+        digest.update(model.fingerprint.encode())
+        for text in texts:
+            digest.update(text.encode())
+        return digest.hexdigest()[:16]
+
+
+def layers(trains: str) -> int | None:
+    """None for `all`, 0 for `head`, K for `top:K`."""
+    if trains == "all":
+        return None
+    if trains == "head":
+        return 0
+    name, _, count = trains.partition(":")
+    if name != "top" or not count.isdigit() or int(count) < 1:
+        raise BenchError(f"--trains {trains!r}: use head, top:K (K >= 1) or all")
+    return int(count)
+
+
+def set_trainable(model: nn.Module, trains: str) -> None:
+    """Freeze what the stage does not train; the decoder stays tied to the (frozen) word embeddings."""
+    top = layers(trains)
+    if top is None:
+        model.requires_grad_(True)
+        return
+    model.requires_grad_(False)
+    for name, child in model.named_children():
+        if name != model.base_model_prefix:
+            child.requires_grad_(True)
+    model.get_input_embeddings().requires_grad_(False)
+    stack = model.base_model.encoder.layer
+    if top > len(stack):
+        raise BenchError(f"--trains top:{top}, but the model has {len(stack)} layers")
+    for layer in stack[len(stack) - top:] if top else []:
+        layer.requires_grad_(True)
+
+
+def mask_batch(input_ids: torch.Tensor, special: torch.Tensor, tokenizer, probability: float,
+               generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    """(inputs, labels): of the positions that are not special, `probability` are chosen; 80% of
+    those become the mask token, 10% a random token, 10% stay; labels elsewhere are ignored."""
+    chosen = (torch.rand(input_ids.shape, generator=generator) < probability) & ~special
+    labels = torch.where(chosen, input_ids, torch.full_like(input_ids, IGNORED))
+    inputs = input_ids.clone()
+    roll = torch.rand(input_ids.shape, generator=generator)
+    inputs[chosen & (roll < 0.8)] = tokenizer.mask_token_id
+    randomised = chosen & (roll >= 0.8) & (roll < 0.9)
+    inputs[randomised] = torch.randint(len(tokenizer), input_ids.shape, generator=generator)[randomised]
+    return inputs, labels
+
+
+@dataclass(frozen=True)
+class PretrainOutcome:
+    folder: Path
+    steps: int
+    heldout_loss_before: float
+    heldout_loss_after: float
+    resumed_from: int
+
+
+class TextBatches:
+    """Tokenised texts; the [MASK] slots of a template (already the mask token) never carry loss."""
+
+    def __init__(self, tokenizer, texts: Sequence[str], max_length: int) -> None:
+        self.tokenizer = tokenizer
+        filled = [text.replace(MASK_SLOT, tokenizer.mask_token) for text in texts]
+        encoded = tokenizer(filled, truncation=True, max_length=max_length, return_special_tokens_mask=True)
+        self.ids, self.special = encoded["input_ids"], encoded["special_tokens_mask"]
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def batch(self, indices: Sequence[int]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(ids, positions that never carry loss, attention mask), padded to the longest text."""
+        width = max(len(self.ids[i]) for i in indices)
+        ids = torch.full((len(indices), width), self.tokenizer.pad_token_id or 0, dtype=torch.long)
+        special = torch.ones((len(indices), width), dtype=torch.bool)
+        attention = torch.zeros((len(indices), width), dtype=torch.long)
+        for row, index in enumerate(indices):
+            length = len(self.ids[index])
+            ids[row, :length] = torch.tensor(self.ids[index])
+            special[row, :length] = torch.tensor(self.special[index], dtype=torch.bool)
+            attention[row, :length] = 1
+        special |= ids == self.tokenizer.mask_token_id  # a template's slot: its word is unknown
+        return ids, special, attention
+
+
+def heldout_loss(model: nn.Module, data: TextBatches, config: PretrainConfig, device: DeviceChoice) -> float:
+    """Mean MLM loss on the held-out texts under one fixed masking (the same before and after)."""
+    generator = torch.Generator().manual_seed(config.seed + 1)
+    model.eval()
+    total, count = 0.0, 0
+    with torch.inference_mode():
+        for start in range(0, len(data), config.batch_size):
+            ids, special, attention = data.batch(range(start, min(start + config.batch_size, len(data))))
+            inputs, labels = mask_batch(ids, special, data.tokenizer, config.mask_probability, generator)
+            masked = int((labels != IGNORED).sum())
+            if masked:
+                batch = to_device({"input_ids": inputs, "attention_mask": attention, "labels": labels},
+                                  device.device)
+                with device.autocast():
+                    total += float(model(**batch).loss) * masked
+                count += masked
+    return total / max(count, 1)
+
+
+def pretrain(model_ref: ModelRef, texts: Sequence[str], *, source: str, out: Path, config: PretrainConfig,
+             device: DeviceChoice) -> PretrainOutcome:
+    """Run (or resume) the stage and write the checkpoint folder with its card."""
+    tokenizer = load_tokenizer(model_ref)
+    if tokenizer.mask_token_id is None:
+        raise BenchError(f"{model_ref.display_name}'s tokenizer has no mask token: it cannot be "
+                         f"pre-trained as a masked LM")
+    heldout, train = _split(tokenizer, texts, config)
+    torch.manual_seed(config.seed)  # a new head's initialisation
+    model, _ = load_masked_lm(model_ref)
+    model.to(device.device)
+    set_trainable(model, config.trains)
+    optimizer = make_optimizer(model, TrainConfig(), config.learning_rate, device)
+    warmup = max(1, int(0.06 * config.steps))
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda step: (step + 1) / warmup if step < warmup else
+        max(0.0, (config.steps - step) / max(1, config.steps - warmup)))
+    signature = config.signature(model_ref, texts)
+    state = _load_state(out, signature)
+    if state:
+        model.load_state_dict(state["model"], strict=False)
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        torch.set_rng_state(state["dropout_rng"])
+    before = state["heldout_before"] if state else heldout_loss(model, heldout, config, device)
+    resumed_from = state["step"] if state else 0
+
+    def save(step: int) -> None:
+        _save_state(out, signature, model, optimizer, scheduler, step, before)
+
+    steps = _train_steps(model, train, optimizer, scheduler, first_step=resumed_from, config=config,
+                         device=device, save=save)
+    after = heldout_loss(model, heldout, config, device)
+    _write_checkpoint(model, tokenizer, model_ref, out, source=source, config=config, losses=(before, after))
+    (out / STATE_FILE).unlink(missing_ok=True)
+    return PretrainOutcome(out, steps, before, after, resumed_from)
+
+
+def _split(tokenizer, texts: Sequence[str], config: PretrainConfig) -> tuple[TextBatches, TextBatches]:
+    """(held-out texts, training texts), split by the seed."""
+    order = list(range(len(texts)))
+    random.Random(config.seed).shuffle(order)
+    count = min(config.heldout, len(texts) // 5)
+    if count < 1 or len(texts) - count < config.batch_size:
+        raise BenchError(f"{len(texts)} texts are too few for a stage with batch size {config.batch_size}: "
+                         f"add texts (more tasks, --text-file) or lower --batch-size")
+    return (TextBatches(tokenizer, [texts[i] for i in order[:count]], config.max_length),
+            TextBatches(tokenizer, [texts[i] for i in order[count:]], config.max_length))
+
+
+def _train_steps(model: nn.Module, train: TextBatches, optimizer, scheduler, *, first_step: int,
+                 config: PretrainConfig, device: DeviceChoice, save) -> int:
+    """Optimiser steps from first_step up to config.steps. Each epoch's order and each step's masking
+    derive from the seed and the step number alone, so a resumed stage draws the same batches."""
+    step, order, order_epoch = first_step, [], -1
+    progress = tqdm(total=config.steps, initial=step, desc="pretrain", unit="step")
+    per_epoch = len(train) // config.batch_size
+    parameters = [p for group in optimizer.param_groups for p in group["params"]]
+    while step < config.steps:
+        epoch, position = divmod(step, per_epoch)
+        if epoch != order_epoch:
+            shuffle = torch.Generator().manual_seed(config.seed + epoch)
+            order, order_epoch = torch.randperm(len(train), generator=shuffle).tolist(), epoch
+        first = position * config.batch_size
+        ids, special, attention = train.batch(order[first : first + config.batch_size])
+        masking = torch.Generator().manual_seed(config.seed * 1_000_003 + step)
+        inputs, labels = mask_batch(ids, special, train.tokenizer, config.mask_probability, masking)
+        model.train()
+        batch = {"input_ids": inputs, "attention_mask": attention, "labels": labels}
+        with device.autocast():
+            loss = model(**to_device(batch, device.device)).loss
+        if not math.isfinite(float(loss)):
+            raise FloatingPointError(f"MLM loss is {float(loss)} at step {step}: lower --lr")
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(parameters, 1.0)
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+        scheduler.step()
+        step += 1
+        progress.update(1)
+        progress.set_postfix(loss=f"{float(loss):.3f}")
+        if step % config.save_every == 0 and step < config.steps:
+            save(step)
+    progress.close()
+    return step
+
+
+def _save_state(out: Path, signature: str, model: nn.Module, optimizer, scheduler, step: int,
+                before: float) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    trainable = {name: p.detach().clone() for name, p in model.named_parameters() if p.requires_grad}
+    temporary = out / f"{STATE_FILE}.{os.getpid()}.tmp"
+    torch.save({"signature": signature, "model": trainable, "optimizer": optimizer.state_dict(),
+                "scheduler": scheduler.state_dict(), "step": step, "dropout_rng": torch.get_rng_state(),
+                "heldout_before": before}, temporary)
+    os.replace(temporary, out / STATE_FILE)
+
+
+def _load_state(out: Path, signature: str) -> dict | None:
+    path = out / STATE_FILE
+    if not path.is_file():
+        return None
+    state = torch.load(path, weights_only=False)
+    if state.get("signature") != signature:
+        raise BenchError(f"{out} holds the state of a pretrain run with other settings or texts: remove "
+                         f"{path} to start over, or pick another --out")
+    return state
+
+
+def _write_checkpoint(model: nn.Module, tokenizer, source_model: ModelRef, out: Path, *, source: str,
+                      config: PretrainConfig, losses: tuple[float, float]) -> None:
+    """The model with its head, the tokenizer, and a card saying how the head was made."""
+    model.save_pretrained(out)
+    tokenizer.save_pretrained(out)
+    inherited = read_model_card(source_model)
+    detail = (f"{config.steps} masked-LM steps ({config.trains}, lr {config.learning_rate:g}, batch "
+              f"{config.batch_size}) on {source}, from {source_model.display_name}; held-out MLM loss "
+              f"{losses[0]:.2f} -> {losses[1]:.2f}")
+    write_model_card(out, ModelCard(mlm_head_origin=HeadOrigin.CONTINUED.value, mlm_head_detail=detail,
+                                    pooling=inherited.pooling or sentence_pooling(source_model),
+                                    text_prefix=inherited.text_prefix, source=source_model.display_name))
