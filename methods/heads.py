@@ -133,6 +133,9 @@ def load_pooled_parts(model: ModelRef, task: TaskSpec, *, pooling: Pooling, max_
     encoder.pooler = None  # never run the model's own pooler: the head decides what to read
     width = encoder.config.hidden_size
     head = PooledHead(width, task.n_labels, chosen, pooler=pooler, dropout=dropout, normalize=normalize)
+    # as Hugging Face initialises its classification heads
+    nn.init.normal_(head.linear.weight, std=getattr(encoder.config, "initializer_range", 0.02))
+    nn.init.zeros_(head.linear.bias)
     tokenizer, prefix = load_tokenizer(model), read_model_card(model).text_prefix
     if chosen == Pooling.MASK:
         inputs = TemplateEncoder(tokenizer, task.template, task.text_fields, n_masks=1, max_length=max_length,

@@ -63,6 +63,7 @@ BATTERY = [
     ("run", ["--methods", "ful_ft"], "unknown method 'ful_ft': did you mean 'full_ft'?"),
     ("run", ["--methods", ","], "--methods is empty"),
     ("run", ["--model", "./no/such/model"], "does not exist"),
+    ("run", ["--model", "nobody/no-such-model"], "not in the Hugging Face cache, and the hub is unreachable"),
     ("run", ["--data-dir", "/no/such/dir"], "data directory /no/such/dir does not exist"),
     ("run", ["--set", "full_ft.warp=1"], "method full_ft has no knob 'warp'"),
     ("run", ["--set", "full_ft.learning_rate=fast"], "expected float"),
@@ -121,6 +122,7 @@ def test_bad_input_is_one_line_exit_2_and_writes_nothing(capsys, monkeypatch, tm
                                                            bad_files, tiny_model, data_dir, command,
                                                            arguments, expected):
     monkeypatch.chdir(tmp_path)  # baselines/ would be written here
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")  # as here and in CI: no hub
     arguments = [argument.format(out=finished_run, files=bad_files) for argument in arguments]
     if command == "run":
         arguments = ["--model", str(tiny_model), "--data-dir", str(data_dir), *FAST, *arguments,
