@@ -205,3 +205,26 @@ def test_the_readme_method_table_is_the_generated_one():
     assert BEGIN in readme and END in readme, "README lacks the generated method table"
     start, end = readme.index(BEGIN), readme.index(END) + len(END)
     assert readme[start:end] == methods_table(), "run `run_bench.py list --markdown` and paste it into README"
+
+
+def test_two_configurations_of_a_method_are_two_report_rows_labelled_by_what_differs(capsys, tmp_path,
+                                                                                    tiny_model, data_dir):
+    common = ["--model", str(tiny_model), "--data-dir", str(data_dir), "--methods", "lora", "--shots", "8",
+              "--batch-size", "4", "--executor", "inline", "--out", str(tmp_path)]
+    assert main([*common, "--epochs", "1"]) == 0 and main([*common, "--epochs", "3"]) == 0
+    report = (tmp_path / "report.md").read_text()
+    assert "| lora (epochs=1)" in report and "| lora (epochs=3)" in report
+
+
+def test_rerunning_a_subset_of_a_baselines_cells_passes_check(capsys, monkeypatch, tmp_path, tiny_model,
+                                                            data_dir):
+    monkeypatch.chdir(tmp_path)
+    common = ["--model", str(tiny_model), "--data-dir", str(data_dir), "--shots", "8", "--batch-size", "4",
+              "--max-steps", "3"]
+    assert main([*common, "--methods", "lora,prompt_tuning", "--out", "both"]) == 0
+    assert main(["baseline", "both", "--name", "two-methods"]) == 0
+    assert main([*common, "--methods", "prompt_tuning", "--out", "one"]) == 0
+    capsys.readouterr()
+    assert main(["check", "one", "--baseline", "two-methods"]) == 0
+    out = capsys.readouterr().out
+    assert "0 regressed" in out and "1 missing from the run" in out

@@ -20,6 +20,7 @@ from tests.helpers import run_tiny, tiny_grid
 
 ray = pytest.importorskip("ray")
 ROOT = Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.slow  # a Ray cluster and a process per cell: minutes on 2 cores
 
 
 @pytest.fixture(scope="module")
