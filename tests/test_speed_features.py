@@ -107,3 +107,24 @@ def test_compile_is_automatic_on_cuda_for_long_cells_only_and_has_an_off_switch(
 def test_speed_switches_are_fields_of_the_train_config():
     switches = {field.name for field in dataclasses.fields(TrainConfig)}
     assert {"fused_optimizer", "frozen_bf16", "compile", "log_every", "pad_to_multiple_of"} <= switches
+
+
+def test_bf16_autocast_on_a_cpu_with_native_bf16_matches_fp32_within_bf16_tolerance(tiny_model):
+    from bench.core.device import Precision, cpu_has_bf16
+    from bench.core.errors import BenchError
+
+    if not cpu_has_bf16():
+        with pytest.raises(BenchError, match="no native bf16"):
+            choose_device("cpu", precision=Precision.BF16)
+        return
+    bf16 = choose_device("cpu", precision=Precision.BF16)
+    assert bf16.autocast_dtype == torch.bfloat16 and choose_device("cpu").autocast_dtype is None
+    built = _seeded_build("full_ft", tiny_model)
+    inputs = batch(built, SENTENCES)
+    inputs.pop("labels")
+    model = built.model.eval()
+    with torch.no_grad():
+        exact = model(**inputs)
+        with bf16.autocast():
+            reduced = model(**inputs).float()
+    torch.testing.assert_close(reduced, exact, rtol=3e-2, atol=3e-2)

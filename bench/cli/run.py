@@ -69,6 +69,9 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
                        help=f"output folder; re-running resumes (default: {DEFAULT_OUT})")
     execution = parser.add_argument_group("execution")
     execution.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    execution.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16"],
+                           help="auto: bf16 autocast on CUDA, fp32 on CPU; bf16 on a CPU needs native bf16 "
+                                "instructions")
     execution.add_argument("--executor", default=ExecutorKind.LOCAL.value,
                            choices=[kind.value for kind in ExecutorKind],
                            help="local: cells one at a time, each in a fresh child process (default); "
@@ -178,14 +181,14 @@ def make_executor(args: argparse.Namespace, setup: PluginSetup):
         raise BenchError("--ray-address, --gpus-per-cell and --retries apply to --executor ray only")
     if args.retries < 0:
         raise BenchError("--retries must be 0 or more")
-    settings = WorkerSettings(device=args.device, threads=args.cpus_per_cell)
+    settings = WorkerSettings(device=args.device, threads=args.cpus_per_cell, precision=args.precision)
     if kind == ExecutorKind.INLINE:
         return InlineExecutor(settings)
     if kind == ExecutorKind.LOCAL:
         return LocalExecutor(setup, settings, preload=WORKER_PRELOAD)
     from bench.training.ray_executor import RayExecutor
 
-    return RayExecutor(setup, device=args.device, address=args.ray_address,
+    return RayExecutor(setup, device=args.device, precision=args.precision, address=args.ray_address,
                        cpus_per_cell=args.cpus_per_cell or 1, gpus_per_cell=args.gpus_per_cell,
                        retries=args.retries)
 
@@ -198,7 +201,7 @@ def command_run(args: argparse.Namespace) -> int:
     from reports import write_reports
 
     grid, setup = build_grid(args)
-    choose_device(args.device)  # --device cuda without a GPU fails here, not in every cell
+    choose_device(args.device, precision=args.precision)  # fails here, not in every cell
     executor = make_executor(args, setup)
     jobs = plan_jobs(grid, resolve_data_dir(args.data_dir))
     out = Path(args.out)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass
+from enum import StrEnum
 
 import torch
 
@@ -35,12 +36,29 @@ class DeviceChoice:
             torch.cuda.synchronize(self.device)
 
 
-def choose_device(requested: str = "auto", *, bf16: bool = True) -> DeviceChoice:
-    """cuda with bf16 autocast when available (or asked for), else CPU in fp32."""
+class Precision(StrEnum):
+    AUTO = "auto"  # bf16 autocast on CUDA, fp32 on CPU
+    FP32 = "fp32"
+    BF16 = "bf16"  # bf16 autocast (on a CPU: only where it has native bf16 instructions)
+
+
+def cpu_has_bf16() -> bool:
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        return False
+
+
+def choose_device(requested: str = "auto", *, precision: Precision | str = Precision.AUTO) -> DeviceChoice:
+    """cuda when available (or asked for), else CPU; bf16 autocast on CUDA, fp32 on CPU, unless the
+    precision says otherwise."""
     if requested not in ("auto", "cpu", "cuda"):
         raise BenchError(f"unknown device {requested!r}: use auto, cpu or cuda")
     if requested == "cuda" and not torch.cuda.is_available():
         raise BenchError("--device cuda was asked for but no CUDA GPU is visible; use --device cpu")
+    precision = Precision(precision)
     if requested != "cpu" and torch.cuda.is_available():
-        return DeviceChoice(torch.device("cuda"), torch.bfloat16 if bf16 else None)
-    return DeviceChoice(torch.device("cpu"), None)
+        return DeviceChoice(torch.device("cuda"), None if precision == Precision.FP32 else torch.bfloat16)
+    if precision == Precision.BF16 and not cpu_has_bf16():
+        raise BenchError("--precision bf16: this CPU has no native bf16 instructions; use fp32")
+    return DeviceChoice(torch.device("cpu"), torch.bfloat16 if precision == Precision.BF16 else None)

@@ -42,6 +42,7 @@ class CellJob:
 class WorkerSettings:
     device: str = "auto"  # auto, cpu or cuda
     threads: int | None = None  # CPU threads for the cell's process (None: torch's default)
+    precision: str = "auto"  # a bench.core.device.Precision
 
 
 def identity(job: CellJob) -> dict:
@@ -70,7 +71,7 @@ def run_job(job: CellJob, settings: WorkerSettings = WorkerSettings()) -> CellRe
     started = time.perf_counter()
     if settings.threads:
         torch.set_num_threads(settings.threads)
-    device = choose_device(settings.device)
+    device = choose_device(settings.device, precision=settings.precision)
     # the worker's own environment (on a cluster it may differ from the driver's)
     environment = dict(device=device.name, dtype=device.dtype_name, threads=torch.get_num_threads(),
                        versions=library_versions())
