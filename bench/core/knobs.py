@@ -41,7 +41,7 @@ def show_value(value: Any) -> str:
     if isinstance(value, bool):
         return str(value).lower()
     if isinstance(value, tuple):
-        return json.dumps([show_value(item) if isinstance(item, enum.Enum) else item for item in value])
+        return json.dumps(jsonable(value))
     return str(value)
 
 
