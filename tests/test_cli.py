@@ -198,6 +198,15 @@ def test_list_shows_tasks_methods_and_a_methods_knobs(capsys):
     assert code == 0 and "rank (int, default 8): rank r of the low-rank update" in out
 
 
+@pytest.mark.parametrize("command", ["run", "report", "check", "baseline", "compare", "perf", "list",
+                                     "pretrain", "probe"])
+def test_every_commands_help_prints(capsys, command):
+    with pytest.raises(SystemExit) as exit_info:
+        main([command, "--help"])
+    assert exit_info.value.code == 0
+    assert "usage:" in capsys.readouterr().out
+
+
 def test_the_readme_method_table_is_the_generated_one():
     from reports.methods_table import BEGIN, END, methods_table
 

@@ -18,14 +18,15 @@ def add_dataclass_options(group: argparse._ArgumentGroup, config_type: type) -> 
     user typed overrides the dataclass's own default."""
     for info in describe_knobs(config_type):
         flag = "--" + info.name.replace("_", "-")
-        default_text = f" (default: {info.shown_default})"
+        # argparse expands %-formats in help; knob help is plain prose ("6% warm-up")
+        help_text = f"{info.help} (default: {info.shown_default})".replace("%", "%%")
         if isinstance(info.default, bool):
             group.add_argument(flag, action=argparse.BooleanOptionalAction, default=None,
-                               help=info.help + default_text)
+                               help=help_text)
         else:
             group.add_argument(flag, default=None, metavar=info.type_name.upper().replace(" ", "_")
                                if not info.choices else None, choices=info.choices or None,
-                               help=info.help + default_text)
+                               help=help_text)
 
 
 def dataclass_from_options(config_type: type, args: argparse.Namespace) -> Any:
