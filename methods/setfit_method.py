@@ -17,8 +17,7 @@ from bench.core.method import (
     BuiltMethod,
     FitContext,
     FitOutcome,
-    GradientConfig,
-    epochs_knob,
+    MethodConfig,
     learning_rate_knob,
     register_method,
 )
@@ -30,9 +29,13 @@ from methods.linear_probe import load_logistic_regression
 
 
 @dataclass(frozen=True)
-class SetFitConfig(GradientConfig):
+class SetFitConfig(MethodConfig):
+    """Not a GradientConfig: SetFit's epochs run over generated pairs, a unit of their own, so the
+    grid-wide --epochs (the gradient loop's epochs over examples) leaves them alone."""
+
     learning_rate: float = learning_rate_knob(2e-5)  # of the encoder's contrastive fine-tuning
-    epochs: int = epochs_knob(1)  # over the generated pairs
+    pair_epochs: int = knob(1, "contrastive epochs over the generated pairs (SetFit's num_epochs)",
+                            at_least=1)
     pair_iterations: int = knob(5, "pairs generated per training example (SetFit's num_iterations)",
                                 at_least=1)
     batch_size: int = knob(16, "pairs per contrastive step", at_least=1)
@@ -74,7 +77,7 @@ def fit_setfit(model: EncoderClassifier, config: SetFitConfig, folder: str, inpu
     setfit_model = SetFitModel(model_body=body, model_head=LogisticRegression(C=config.head_c, max_iter=2000))
     with tempfile.TemporaryDirectory(prefix="petbench-setfit-") as output:
         arguments = TrainingArguments(output_dir=output, batch_size=config.batch_size,
-                                      num_epochs=config.epochs, num_iterations=config.pair_iterations,
+                                      num_epochs=config.pair_epochs, num_iterations=config.pair_iterations,
                                       body_learning_rate=config.learning_rate,
                                       seed=context.seed, report_to="none", show_progress_bar=False,
                                       save_strategy="no", max_length=inputs.max_length)
@@ -86,7 +89,7 @@ def fit_setfit(model: EncoderClassifier, config: SetFitConfig, folder: str, inpu
         seconds = time.perf_counter() - started
     model.encoder = body[0].auto_model
     load_logistic_regression(model.head.linear, setfit_model.model_head)
-    pairs = 2 * config.pair_iterations * len(labels) * config.epochs
+    pairs = 2 * config.pair_iterations * len(labels) * config.pair_epochs
     dev_predictions = setfit_model.predict(texts(context.dev_texts)).tolist()
     return FitOutcome(dev_score=context.metric(dev_predictions, [example.label for example in context.dev]),
                       train_samples=pairs, train_seconds=seconds)
