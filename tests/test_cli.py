@@ -4,6 +4,7 @@ summary line, task files without code, and the report and list commands."""
 from __future__ import annotations
 
 import hashlib
+import json
 import stat
 from pathlib import Path
 
@@ -237,3 +238,12 @@ def test_rerunning_a_subset_of_a_baselines_cells_passes_check(capsys, monkeypatc
     assert main(["check", "one", "--baseline", "two-methods"]) == 0
     out = capsys.readouterr().out
     assert "0 regressed" in out and "1 missing from the run" in out
+
+    store = tmp_path / "one" / "results.jsonl"
+    records = [json.loads(line) for line in store.read_text().splitlines()]
+    for record in records:  # a planted 5-point accuracy drop in the re-run cell
+        record["score"] = record["accuracy"] = record["score"] - 0.05
+    store.write_text("".join(json.dumps(record) + "\n" for record in records))
+    assert main(["check", "one", "--baseline", "two-methods"]) == 1
+    regressed = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| regressed")]
+    assert len(regressed) == 1 and "prompt_tuning" in regressed[0] and "score" in regressed[0]
