@@ -228,8 +228,9 @@ def _train_steps(model: nn.Module, train: TextBatches, optimizer, scheduler, *, 
         batch = {"input_ids": inputs, "attention_mask": attention, "labels": labels}
         with device.autocast():
             loss = model(**to_device(batch, device.device)).loss
-        if not math.isfinite(float(loss)):
-            raise FloatingPointError(f"MLM loss is {float(loss)} at step {step}: lower --lr")
+        loss_value = float(loss.detach())
+        if not math.isfinite(loss_value):
+            raise FloatingPointError(f"MLM loss is {loss_value} at step {step}: lower --lr")
         loss.backward()
         torch.nn.utils.clip_grad_norm_(parameters, 1.0)
         optimizer.step()
@@ -237,7 +238,7 @@ def _train_steps(model: nn.Module, train: TextBatches, optimizer, scheduler, *, 
         scheduler.step()
         step += 1
         progress.update(1)
-        progress.set_postfix(loss=f"{float(loss):.3f}")
+        progress.set_postfix(loss=f"{loss_value:.3f}")
         if step % config.save_every == 0 and step < config.steps:
             save(step)
     progress.close()
