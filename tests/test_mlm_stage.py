@@ -94,3 +94,20 @@ def test_the_probe_prints_the_top_words_at_each_mask_whichever_spelling(capsys, 
     out = capsys.readouterr().out.splitlines()
     assert out[0] == "MLM head: pretrained" and out[1] == "the film was [MASK] ."
     assert out[2].startswith("  mask 1: ") and out[2].count("|") == 2
+
+
+def test_the_stage_loss_over_masked_positions_equals_the_models_own_loss():
+    import torch
+    from transformers import BertConfig, BertForMaskedLM
+
+    from bench.training.pretrain import masked_lm_loss
+
+    torch.manual_seed(0)
+    config = BertConfig(vocab_size=50, hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
+                        intermediate_size=32)
+    model = BertForMaskedLM(config).eval()
+    ids = torch.randint(5, 50, (3, 7))
+    labels = torch.full_like(ids, -100)
+    labels[0, 2], labels[1, 5], labels[2, 0] = 7, 9, 11
+    batch = {"input_ids": ids, "attention_mask": torch.ones_like(ids), "labels": labels}
+    assert torch.allclose(masked_lm_loss(model, batch), model(**batch).loss, atol=1e-6)
