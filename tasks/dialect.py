@@ -100,6 +100,9 @@ def _strings(values: dict[str, Any], key: str, where: str, *, required: bool = T
         value = [value]
     if not isinstance(value, list) or (required and not value):
         raise BenchError(f"{where}: {key} must be a non-empty list")
+    if any(isinstance(item, bool) for item in value):  # YAML 1.1 reads yes/no/on/off as booleans
+        raise BenchError(f"{where}: {key} has a boolean {next(i for i in value if isinstance(i, bool))}: "
+                         f"quote words such as yes / no / on / off (\"yes\")")
     return tuple(str(item) for item in value)
 
 

@@ -123,3 +123,14 @@ def test_builtin_definitions_are_task_files_of_the_same_dialect():
     reread = {spec.name: spec for path in DEFINITIONS.glob("*.yaml")
               for spec in load_task_file(path, register=False)}
     assert reread == {name: TASKS.get(name) for name in reread} and len(reread) >= 25
+
+
+def test_an_unquoted_yes_no_label_is_a_one_line_error_that_says_to_quote_it(tmp_path):
+    (tmp_path / "tasks.yaml").write_text(
+        "name: yes_no\ndescription: answers\ntext_fields: [question]\nlabels: [no, yes]\n"
+        "verbalizer: [no, yes]\ntemplate: '{question} [MASK]'\ntrain: train.json\neval: train.json\n"
+        "format: jsonl\n", encoding="utf-8")
+    quote_it = r"labels has a boolean False: quote words such as yes / no"
+    with pytest.raises(BenchError, match=quote_it) as error:
+        load_task_file(tmp_path / "tasks.yaml", register=False)
+    assert "\n" not in str(error.value)
