@@ -100,8 +100,9 @@ def _strings(values: dict[str, Any], key: str, where: str, *, required: bool = T
         value = [value]
     if not isinstance(value, list) or (required and not value):
         raise BenchError(f"{where}: {key} must be a non-empty list")
-    if any(isinstance(item, bool) for item in value):  # YAML 1.1 reads yes/no/on/off as booleans
-        raise BenchError(f"{where}: {key} has a boolean {next(i for i in value if isinstance(i, bool))}: "
+    booleans = [item for item in value if isinstance(item, bool)]  # YAML 1.1 reads yes/no/on/off so
+    if booleans:
+        raise BenchError(f"{where}: {key} has a boolean {booleans[0]}: "
                          f"quote words such as yes / no / on / off (\"yes\")")
     return tuple(str(item) for item in value)
 
