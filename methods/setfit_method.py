@@ -85,12 +85,14 @@ def fit_setfit(model: EncoderClassifier, config: SetFitConfig, folder: str, inpu
                           train_dataset=Dataset.from_dict({"text": texts(context.train_texts),
                                                            "label": labels}))
         started = time.perf_counter()
-        trainer.train()
+        with context.device.autocast():  # the cell's precision, as in the shared loop
+            trainer.train()
         seconds = time.perf_counter() - started
     model.encoder = body[0].auto_model
     load_logistic_regression(model.head.linear, setfit_model.model_head)
     pairs = 2 * config.pair_iterations * len(labels) * config.pair_epochs
-    dev_predictions = setfit_model.predict(texts(context.dev_texts)).tolist()
+    with context.device.autocast():
+        dev_predictions = setfit_model.predict(texts(context.dev_texts)).tolist()
     return FitOutcome(dev_score=context.metric(dev_predictions, [example.label for example in context.dev]),
                       train_samples=pairs, train_seconds=seconds)
 

@@ -64,18 +64,24 @@ def read_results_csv(path: Path) -> pd.DataFrame:
     return successful(frame)
 
 
-def library_differences(current: pd.DataFrame, baseline: pd.DataFrame) -> list[str]:
+def environment_differences(current: pd.DataFrame, baseline: pd.DataFrame) -> list[str]:
     """'transformers 5.23.0 -> 5.24.0' for each gated library whose versions differ between the
-    baseline and the run (versions columns hold "torch=2.13.0,transformers=...")."""
+    baseline and the run (versions columns hold "torch=2.13.0,transformers=..."), and
+    'dtype fp32 -> bfloat16' when the precision differs."""
 
     def versions(frame: pd.DataFrame, library: str) -> str:
         found = {part.split("=", 1)[1] for text in frame["versions"].dropna()
                  for part in str(text).split(",") if part.startswith(f"{library}=")}
         return "/".join(sorted(found)) or "unknown"
 
+    def dtypes(frame: pd.DataFrame) -> str:
+        found = {str(value) for value in frame.get("dtype", pd.Series()).dropna()}
+        return "/".join(sorted(found)) or "unknown"
+
     pairs = [(library, versions(baseline, library), versions(current, library))
              for library in GATED_LIBRARIES]
-    return [f"{library} {before} -> {now}" for library, before, now in pairs if before != now]
+    pairs.append(("dtype", dtypes(baseline), dtypes(current)))
+    return [f"{name} {before} -> {now}" for name, before, now in pairs if before != now]
 
 
 def successful(frame: pd.DataFrame) -> pd.DataFrame:

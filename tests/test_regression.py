@@ -9,20 +9,21 @@ import pytest
 from bench.cli.main import main
 from bench.core.records import CellResult, CellStatus
 from bench.core.store import ResultsStore
-from reports.regression import Tolerances, Verdict, check_against_baseline, library_differences
+from reports.regression import Tolerances, Verdict, check_against_baseline, environment_differences
 
 SEEDS = (13, 21, 42)
 VERSIONS = "torch=2.13.0,transformers=5.23.0,peft=0.21.2,datasets=5.2.0,petbench=0.1.0"
 
 
 def record(method: str, seed: int, score: float, *, speed=100.0, memory=10**9, device="H100", epochs=10,
-           versions=VERSIONS) -> CellResult:
+           versions=VERSIONS, dtype="bfloat16") -> CellResult:
     return CellResult(cell_id=f"{method}/{epochs}/{seed}", config_id=f"{method}-{epochs}",
                       status=CellStatus.SUCCESS, task="sst2", task_version="1", language="en", method=method,
                       method_config=json.dumps({"epochs": epochs}), model="m", seed=seed, shots=100,
                       split=None,
                       zero_shot=False, metric="accuracy", score=score, train_samples_per_s=speed,
-                      peak_memory_bytes=memory, device=device, versions=versions, train_config="{}")
+                      peak_memory_bytes=memory, device=device, versions=versions, dtype=dtype,
+                      train_config="{}")
 
 
 def results(scores_by_method: dict[str, tuple[float, ...]], **options) -> pd.DataFrame:
@@ -79,11 +80,13 @@ def test_gpu_throughput_and_memory_are_gated_and_cpu_throughput_only_when_asked(
     assert {(f.measure, f.verdict) for f in gated} >= {("train samples/s", Verdict.REGRESSED)}
 
 
-def test_check_warns_without_failing_when_library_versions_differ():
+def test_check_warns_without_failing_when_library_versions_or_precision_differ():
     newer = results({"lpt": (0.80, 0.81, 0.79)}, versions=VERSIONS.replace("transformers=5.23.0",
                                                                              "transformers=5.24.0"))
-    assert library_differences(newer, BASELINE) == ["transformers 5.23.0 -> 5.24.0"]
-    assert library_differences(BASELINE, BASELINE) == []
+    assert environment_differences(newer, BASELINE) == ["transformers 5.23.0 -> 5.24.0"]
+    assert environment_differences(BASELINE, BASELINE) == []
+    in_fp32 = results({"lpt": (0.80, 0.81, 0.79)}, dtype="fp32")
+    assert environment_differences(in_fp32, BASELINE) == ["dtype bfloat16 -> fp32"]
     verdicts_found = {f.verdict for f in check_against_baseline(newer, BASELINE, Tolerances())}
     assert verdicts_found <= {Verdict.OK, Verdict.MISSING}
 

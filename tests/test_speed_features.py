@@ -19,7 +19,7 @@ from bench.training.loop import (
 from tests.helpers import batch, build
 from tests.test_methods import SENTENCES
 
-CPU = choose_device("cpu")
+CPU = choose_device("cpu", precision="fp32")  # exact comparisons: no bf16 autocast
 CUDA_LIKE = DeviceChoice(torch.device("cuda"), torch.bfloat16)  # only its type is read here
 
 
@@ -60,6 +60,19 @@ def test_reading_the_loss_every_step_or_every_ten_gives_identical_results(tiny_m
     assert all(torch.equal(weights_a[name], weights_b[name]) for name in weights_a)
 
 
+def test_fused_adamw_on_the_cpu_trains_the_same_weights_as_the_per_tensor_loop(tiny_model):
+    from bench.training.loop import make_optimizer
+
+    fused_model = _seeded_build("full_ft", tiny_model).model
+    assert make_optimizer(fused_model, TrainConfig(), 1e-3, CPU).defaults["fused"]
+    assert not make_optimizer(fused_model, TrainConfig(fused_optimizer=False), 1e-3, CPU).defaults["fused"]
+    fused, fused_weights = _train(_seeded_build("full_ft", tiny_model), fused_optimizer=True)
+    looped, looped_weights = _train(_seeded_build("full_ft", tiny_model), fused_optimizer=False)
+    assert fused.eval_predictions == looped.eval_predictions and fused.best_step == looped.best_step
+    for name in looped_weights:
+        torch.testing.assert_close(fused_weights[name], looped_weights[name], rtol=1e-4, atol=1e-5)
+
+
 def test_frozen_weights_in_bf16_match_fp32_within_bf16_tolerance(tiny_model):
     autocast_cpu = DeviceChoice(torch.device("cpu"), torch.bfloat16)
     logits = []
@@ -74,6 +87,23 @@ def test_frozen_weights_in_bf16_match_fp32_within_bf16_tolerance(tiny_model):
         with torch.no_grad(), autocast_cpu.autocast():
             logits.append(model(**inputs).float())
     torch.testing.assert_close(logits[1], logits[0], rtol=2e-2, atol=2e-2)
+
+
+def test_frozen_bf16_keeps_modules_with_a_trainable_parameter_in_fp32_so_bitfit_runs(tiny_model):
+    autocast_cpu = DeviceChoice(torch.device("cpu"), torch.bfloat16)
+    built = _seeded_build("full_ft", tiny_model)
+    for name, parameter in built.model.named_parameters():  # BitFit: biases (and the head) train
+        parameter.requires_grad_(name.endswith("bias") or name.startswith("head."))
+    model = prepare_model(built, TrainConfig(), autocast_cpu)
+    dense = model.encoder.encoder.layer[0].attention.output.dense
+    assert dense.weight.dtype == dense.bias.dtype == torch.float32
+    assert model.encoder.embeddings.word_embeddings.weight.dtype == torch.bfloat16  # all frozen
+    inputs = batch(built, SENTENCES)
+    labels = inputs.pop("labels")
+    with autocast_cpu.autocast():
+        loss = torch.nn.functional.cross_entropy(model(**inputs).float(), labels)
+    loss.backward()
+    assert dense.bias.grad is not None and torch.isfinite(loss)
 
 
 @pytest.mark.parametrize("method", ["full_ft", "hard_prompt", "lpt", "prefix_tuning"])
@@ -109,6 +139,15 @@ def test_speed_switches_are_fields_of_the_train_config():
     assert {"fused_optimizer", "frozen_bf16", "compile", "log_every", "pad_to_multiple_of"} <= switches
 
 
+@pytest.mark.parametrize("native_bf16", [True, False])
+def test_auto_precision_is_bf16_on_cpus_with_native_bf16_and_fp32_elsewhere(native_bf16, monkeypatch):
+    import bench.core.device
+
+    monkeypatch.setattr(bench.core.device, "cpu_has_bf16", lambda: native_bf16)
+    assert choose_device("cpu").autocast_dtype == (torch.bfloat16 if native_bf16 else None)
+    assert choose_device("cpu", precision="fp32").autocast_dtype is None
+
+
 def test_bf16_autocast_on_a_cpu_with_native_bf16_matches_fp32_within_bf16_tolerance(tiny_model):
     from bench.core.device import Precision, cpu_has_bf16
     from bench.core.errors import BenchError
@@ -118,7 +157,7 @@ def test_bf16_autocast_on_a_cpu_with_native_bf16_matches_fp32_within_bf16_tolera
             choose_device("cpu", precision=Precision.BF16)
         return
     bf16 = choose_device("cpu", precision=Precision.BF16)
-    assert bf16.autocast_dtype == torch.bfloat16 and choose_device("cpu").autocast_dtype is None
+    assert bf16.autocast_dtype == torch.bfloat16 and CPU.autocast_dtype is None
     built = _seeded_build("full_ft", tiny_model)
     inputs = batch(built, SENTENCES)
     inputs.pop("labels")

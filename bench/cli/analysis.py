@@ -62,7 +62,7 @@ def command_check(args: argparse.Namespace) -> int:
         Tolerances,
         Verdict,
         check_against_baseline,
-        library_differences,
+        environment_differences,
         read_results_csv,
     )
 
@@ -74,9 +74,9 @@ def command_check(args: argparse.Namespace) -> int:
     current = _records_frame(args.out)
     tolerances = Tolerances(args.accuracy_points, args.accuracy_sems, args.throughput, args.cpu_throughput,
                             args.memory)
-    differences = library_differences(current, baseline)
+    differences = environment_differences(current, baseline)
     if differences:
-        print(f"warning: the run and the baseline used different library versions "
+        print(f"warning: the run and the baseline used different library versions or precision "
               f"({'; '.join(differences)}): differences may come from them, not from your change",
               file=sys.stderr)
     findings = check_against_baseline(current, baseline, tolerances)

@@ -25,6 +25,9 @@ def add_perf_command(commands) -> None:
     parser.add_argument("--steps", type=int, default=20, help="timed steps after warm-up")
     parser.add_argument("--warmup", type=int, default=5)
     parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    parser.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16"],
+                        help="as for run: auto is bf16 autocast on CUDA and on CPUs with native bf16, "
+                             "else fp32; every row (peers included) runs in it")
     parser.add_argument("--no-speed-features", action="store_true",
                         help="switch off fused AdamW and bf16 storage of frozen weights")
     parser.add_argument("--compile", action="store_true", help="torch.compile our methods' training forward")
@@ -34,6 +37,7 @@ def add_perf_command(commands) -> None:
 
 
 def command_perf(args: argparse.Namespace) -> int:
+    from bench.core.device import choose_device
     from bench.perf.rows import select_rows
     from bench.perf.runner import PerfConfig, run_perf
     from bench.perf.shapes import shape_config
@@ -44,8 +48,9 @@ def command_perf(args: argparse.Namespace) -> int:
                                                   if name.strip()]
     rows = tuple(select_rows(names))
     shape_config(args.shape)  # unknown shapes fail before any child process starts
+    choose_device(args.device, precision=args.precision)  # so do a missing GPU or bf16
     config = PerfConfig(shape=args.shape, rows=rows, batch_size=args.batch_size, seq_len=args.seq_len,
-                        steps=args.steps, warmup=args.warmup, device=args.device,
+                        steps=args.steps, warmup=args.warmup, device=args.device, precision=args.precision,
                         speed_features=not args.no_speed_features, compile=args.compile)
     print(write_perf(config, run_perf(config, setup, WORKER_PRELOAD), Path(args.out)))
     return 0

@@ -70,8 +70,8 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     execution = parser.add_argument_group("execution")
     execution.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     execution.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16"],
-                           help="auto: bf16 autocast on CUDA, fp32 on CPU; bf16 on a CPU needs native bf16 "
-                                "instructions")
+                           help="auto: bf16 autocast on CUDA and on CPUs with native bf16 instructions "
+                                "(AVX512-BF16, AMX), fp32 on other CPUs; the record's dtype says which")
     execution.add_argument("--executor", default=ExecutorKind.LOCAL.value,
                            choices=[kind.value for kind in ExecutorKind],
                            help="local: cells one at a time, each in a fresh child process (default); "

@@ -26,6 +26,7 @@ class PerfConfig:
     steps: int = knob(20, "timed steps after warm-up", at_least=1)
     warmup: int = knob(5, "untimed steps first (they also fill LPT's cache)", at_least=0)
     device: str = "auto"
+    precision: str = "auto"  # a bench.core.device.Precision
     speed_features: bool = True
     compile: bool = False
 
@@ -42,7 +43,7 @@ def run_perf(config: PerfConfig, setup: Callable[[], None],
         for row in tqdm(config.rows, desc="perf", unit="row"):
             request = PerfRequest(row=row, model_dir=ref.location, model_name=ref.display_name,
                                   batch_size=config.batch_size, seq_len=config.seq_len, steps=config.steps,
-                                  warmup=config.warmup, device=config.device,
+                                  warmup=config.warmup, device=config.device, precision=config.precision,
                                   speed_features=config.speed_features, compile=config.compile)
             result = call_in_child(context, measure_row, setup, request, name=f"perf-{row.name}")
             if isinstance(result, ChildDied):

@@ -34,6 +34,7 @@ class PerfRequest:
     steps: int
     warmup: int
     device: str
+    precision: str = "auto"
     speed_features: bool = True
     compile: bool = False
 
@@ -96,7 +97,7 @@ def _timed(function, calls: int, device: DeviceChoice) -> float:
 
 
 def measure(request: PerfRequest) -> PerfResult:
-    device = choose_device(request.device)
+    device = choose_device(request.device, precision=request.precision)
     ref = ModelRef(request.model_dir, request.model_name, random_init=True)
     config = TrainConfig(fused_optimizer=request.speed_features, frozen_bf16=request.speed_features,
                          compile=Toggle.ON if request.compile else Toggle.OFF)

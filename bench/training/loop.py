@@ -24,6 +24,7 @@ from bench.training.batching import evaluation_batches, training_batches
 # below this many optimiser steps a cell is too short for torch.compile's start-up cost (tens of
 # seconds on a GPU) to pay back; `--compile on` forces it
 COMPILE_MIN_STEPS = 500
+FUSED_ADAMW_DEVICES = ("cuda", "cpu")
 
 
 class Toggle(StrEnum):
@@ -50,8 +51,8 @@ class TrainConfig:
     group_by_length: bool = knob(False, "training batches of similar length (less padding), random order")
     log_every: int = knob(10, "steps between reading the loss (a device sync) to check it is finite",
                           at_least=1)
-    fused_optimizer: bool = knob(True, "CUDA: one fused AdamW kernel instead of per-tensor loops")
-    frozen_bf16: bool = knob(True, "CUDA with bf16 autocast: store frozen weights in bf16")
+    fused_optimizer: bool = knob(True, "one fused AdamW kernel (CUDA or CPU) instead of per-tensor loops")
+    frozen_bf16: bool = knob(True, "under bf16 autocast: store frozen weights in bf16")
     compile: Toggle = knob(Toggle.AUTO, f"torch.compile the training forward: auto = on CUDA for cells "
                                         f"of at least {COMPILE_MIN_STEPS} steps")
     pad_to_multiple_of: int = knob(0, "pad batch lengths to a multiple (static shapes); 0 = 8 on CUDA, "
@@ -98,13 +99,18 @@ def pad_multiple(config: TrainConfig, device: DeviceChoice) -> int:
 
 def prepare_model(built: BuiltMethod, config: TrainConfig, device: DeviceChoice, *,
                   compile_model: bool = False) -> nn.Module:
-    """Move to the device; on CUDA keep frozen weights in bf16 (autocast would cast them to bf16
-    at every use anyway: this halves their memory and drops the casts)."""
+    """Move to the device; under bf16 autocast keep frozen weights in bf16 (autocast would cast them
+    to bf16 at every use anyway: this halves their memory and drops the casts). A module whose own
+    parameters are partly trainable (BitFit's frozen weight beside a trained bias) stays fp32: its
+    kernel wants one dtype for both."""
     model = built.model.to(device.device)
     if config.frozen_bf16 and device.autocast_dtype == torch.bfloat16:
-        for parameter in model.parameters():
-            if not parameter.requires_grad and parameter.is_floating_point():
-                parameter.data = parameter.data.to(torch.bfloat16)
+        for module in model.modules():
+            own = list(module.parameters(recurse=False))
+            if own and not any(parameter.requires_grad for parameter in own):
+                for parameter in own:
+                    if parameter.is_floating_point():
+                        parameter.data = parameter.data.to(torch.bfloat16)
     return torch.compile(model) if compile_model else model
 
 
@@ -117,7 +123,7 @@ def make_optimizer(model: nn.Module, config: TrainConfig, learning_rate: float,
         (no_decay if exempt else decay).append(parameter)
     groups = [{"params": decay, "weight_decay": config.weight_decay},
               {"params": no_decay, "weight_decay": 0.0}]
-    fused = config.fused_optimizer and device.device.type == "cuda"
+    fused = config.fused_optimizer and device.device.type in FUSED_ADAMW_DEVICES
     return torch.optim.AdamW(groups, lr=learning_rate, fused=fused or None)
 
 
