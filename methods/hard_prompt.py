@@ -9,20 +9,21 @@ from bench.core.method import BuiltMethod, GradientConfig, learning_rate_knob, r
 from bench.core.models import ModelRef, read_model_card
 from bench.core.task import TaskSpec
 from methods.encoding import TemplateEncoder
-from methods.mlm import freeze_backbone_keep_head, load_mlm_classifier
+from methods.mlm import LABEL_WORDS_ONLY_HELP, freeze_backbone_keep_head, load_mlm_classifier
 
 
 @dataclass(frozen=True)
 class HardPromptConfig(GradientConfig):
     learning_rate: float = learning_rate_knob(1e-4)
     freeze_backbone: bool = knob(False, "train the MLM head only")
+    label_words_only: bool = knob(True, LABEL_WORDS_ONLY_HELP)
 
 
 @register_method("hard_prompt", config=HardPromptConfig)
 def build_hard_prompt(config: HardPromptConfig, *, model: ModelRef, task: TaskSpec,
                       max_length: int) -> BuiltMethod:
     """PET-style hard prompt: template + verbalizer read out by the MLM head at [MASK]."""
-    tokenizer, classifier, head = load_mlm_classifier(model, task)
+    tokenizer, classifier, head = load_mlm_classifier(model, task, label_words_only=config.label_words_only)
     if config.freeze_backbone:
         freeze_backbone_keep_head(classifier, train_head=True)
     encoder = TemplateEncoder(tokenizer, task.template, task.text_fields,

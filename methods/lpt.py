@@ -26,7 +26,12 @@ from bench.core.task import TaskSpec
 from methods.encoding import TemplateEncoder
 from methods.heads import PooledConfig, load_pooled_parts
 from methods.layers import EncoderStack
-from methods.mlm import MaskedLMClassifier, freeze_backbone_keep_head, load_mlm_classifier
+from methods.mlm import (
+    LABEL_WORDS_ONLY_HELP,
+    MaskedLMClassifier,
+    freeze_backbone_keep_head,
+    load_mlm_classifier,
+)
 
 
 class Generator(StrEnum):
@@ -49,6 +54,7 @@ class LPTConfig(PooledConfig):
     bottleneck: int = knob(64, "bottleneck width of the prompt generator", at_least=1)
     head: LPTHead = knob(LPTHead.CLS, "cls: linear classifier on pooled states; mask: MLM head + verbalizer")
     dropout: float = knob(0.1, "dropout before the linear classifier", at_least=0, at_most=0.99)
+    label_words_only: bool = knob(True, "head=mask: " + LABEL_WORDS_ONLY_HELP)
     cache_below: bool = knob(False, "keep each example's states entering layer k after their first use "
                                     "(exact: the layers below k are frozen and run without dropout)")
 
@@ -166,7 +172,7 @@ def insertion_layer(config: LPTConfig, n_layers: int) -> int:
 def build_lpt(config: LPTConfig, *, model: ModelRef, task: TaskSpec, max_length: int) -> BuiltMethod:
     """Late Prompt Tuning: instance-aware prompt from layer k-1 inserted at layer k, frozen backbone."""
     if config.head == LPTHead.MASK:
-        tokenizer, mlm, mlm_head = load_mlm_classifier(model, task)
+        tokenizer, mlm, mlm_head = load_mlm_classifier(model, task, label_words_only=config.label_words_only)
         freeze_backbone_keep_head(mlm, train_head=mlm_head.origin == HeadOrigin.NEW)
         encoder, head = mlm.encoder, VerbalizerHead(mlm)
         inputs = TemplateEncoder(tokenizer, task.template, task.text_fields, n_masks=mlm.verbalizer.n_masks,

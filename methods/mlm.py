@@ -26,25 +26,69 @@ def split_masked_lm(model: nn.Module) -> tuple[nn.Module, nn.Module]:
     return encoder, heads[0]
 
 
-class VerbalizerScores(nn.Module):
-    """Label score = mean log-probability of the label word's tokens, each at its own [MASK]."""
+LABEL_WORDS_ONLY_HELP = ("the MLM head computes the logits of the label words only, never the whole "
+                         "vocabulary (the same loss and predictions when every label word has the same "
+                         "number of tokens, else it falls back); off: log-softmax over the whole vocabulary")
 
-    def __init__(self, token_ids: Sequence[Sequence[int]]) -> None:
+
+class VerbalizerScores(nn.Module):
+    """Label score = mean log-probability of the label word's tokens, each at its own [MASK].
+
+    With reads_label_words the incoming logits cover only `words` (the label words' tokens) and the
+    score is the mean logit: it differs from the mean log-probability by the log-partition over the
+    vocabulary, the same for every label when every label word has the same number of tokens, so the
+    cross-entropy over labels and the argmax are unchanged."""
+
+    def __init__(self, token_ids: Sequence[Sequence[int]], *, label_words_only: bool = False) -> None:
         super().__init__()
         n_masks = max(len(ids) for ids in token_ids)
+        self.reads_label_words = label_words_only and len({len(ids) for ids in token_ids}) == 1
+        self.words = sorted({token for ids in token_ids for token in ids})
+        column = {token: index for index, token in enumerate(self.words)}
         padded = torch.zeros((len(token_ids), n_masks), dtype=torch.long)
         weights = torch.zeros((len(token_ids), n_masks))
         for label, ids in enumerate(token_ids):
-            padded[label, : len(ids)] = torch.tensor(ids)
+            columns = [column[token] for token in ids] if self.reads_label_words else list(ids)
+            padded[label, : len(ids)] = torch.tensor(columns)
             weights[label, : len(ids)] = 1.0 / len(ids)
         self.register_buffer("token_ids", padded.T.contiguous(), persistent=False)  # (masks, labels)
         self.register_buffer("weights", weights.T.contiguous(), persistent=False)
         self.n_masks = n_masks
 
     def forward(self, mask_logits: torch.Tensor) -> torch.Tensor:
-        log_probs = functional.log_softmax(mask_logits.float(), dim=-1)  # (batch, masks, vocab)
+        """mask_logits (batch, masks, vocab), or (batch, masks, words) when reading label words."""
+        scores = mask_logits.float()
+        if not self.reads_label_words:
+            scores = functional.log_softmax(scores, dim=-1)
         index = self.token_ids.unsqueeze(0).expand(mask_logits.shape[0], -1, -1)
-        return (log_probs.gather(2, index) * self.weights).sum(dim=1)  # (batch, labels)
+        return (scores.gather(2, index) * self.weights).sum(dim=1)  # (batch, labels)
+
+
+class LabelWordDecoder(nn.Module):
+    """The MLM head's output layer cut to the label words' rows: (..., width) -> (..., words). The
+    weight and bias stay the decoder's own parameters (tied to the input embeddings where the model
+    ties them), so what trains is unchanged."""
+
+    def __init__(self, decoder: nn.Linear, words: Sequence[int]) -> None:
+        super().__init__()
+        self.decoder = decoder
+        self.register_buffer("rows", torch.tensor(list(words), dtype=torch.long), persistent=False)
+
+    def forward(self, hidden: torch.Tensor) -> torch.Tensor:
+        bias = None if self.decoder.bias is None else self.decoder.bias[self.rows]
+        return functional.linear(hidden, self.decoder.weight[self.rows], bias)
+
+
+def _cut_decoder_to_label_words(head: nn.Module, decoder: nn.Module | None, words: Sequence[int]) -> bool:
+    """Swap the head's output layer for its label-word rows; False where the head has no such layer."""
+    if not isinstance(decoder, nn.Linear):
+        return False
+    for module in head.modules():
+        for attribute, child in module.named_children():
+            if child is decoder:
+                setattr(module, attribute, LabelWordDecoder(decoder, words))
+                return True
+    return False
 
 
 def gather_positions(hidden: torch.Tensor, positions: torch.Tensor) -> torch.Tensor:
@@ -55,10 +99,15 @@ def gather_positions(hidden: torch.Tensor, positions: torch.Tensor) -> torch.Ten
 class MaskedLMClassifier(nn.Module):
     """Encoder + MLM head applied only at the mask positions, read out through a verbalizer."""
 
-    def __init__(self, masked_lm: nn.Module, token_ids: Sequence[Sequence[int]]) -> None:
+    def __init__(self, masked_lm: nn.Module, token_ids: Sequence[Sequence[int]], *,
+                 label_words_only: bool = False) -> None:
         super().__init__()
         self.encoder, self.head = split_masked_lm(masked_lm)
-        self.verbalizer = VerbalizerScores(token_ids)
+        verbalizer = VerbalizerScores(token_ids, label_words_only=label_words_only)
+        if verbalizer.reads_label_words and not _cut_decoder_to_label_words(
+                self.head, masked_lm.get_output_embeddings(), verbalizer.words):
+            verbalizer = VerbalizerScores(token_ids)
+        self.verbalizer = verbalizer
 
     def score_hidden(self, hidden: torch.Tensor, mask_positions: torch.Tensor) -> torch.Tensor:
         return self.verbalizer(self.head(gather_positions(hidden, mask_positions)))
@@ -76,8 +125,8 @@ def freeze_backbone_keep_head(classifier: MaskedLMClassifier, *, train_head: boo
     classifier.encoder.get_input_embeddings().requires_grad_(False)
 
 
-def load_mlm_classifier(model: ModelRef, task: TaskSpec, *,
-                        template: str | None = None) -> tuple[object, MaskedLMClassifier, MlmHead]:
+def load_mlm_classifier(model: ModelRef, task: TaskSpec, *, template: str | None = None,
+                        label_words_only: bool = False) -> tuple[object, MaskedLMClassifier, MlmHead]:
     """(tokenizer, MLM classifier over the task's verbalizer, where its head came from); label words
     are spelt as they follow the template text before [MASK]."""
     tokenizer = load_tokenizer(model)
@@ -85,4 +134,4 @@ def load_mlm_classifier(model: ModelRef, task: TaskSpec, *,
     masked_lm, head = load_masked_lm(model)
     context = mask_context(template or task.template)
     token_ids = verbalizer_token_ids(tokenizer, task.verbalizer, context=context)
-    return tokenizer, MaskedLMClassifier(masked_lm, token_ids), head
+    return tokenizer, MaskedLMClassifier(masked_lm, token_ids, label_words_only=label_words_only), head

@@ -22,7 +22,12 @@ from bench.core.method import (
 from bench.core.models import ModelRef, read_model_card
 from bench.core.task import TaskSpec
 from methods.encoding import TemplateEncoder
-from methods.mlm import MaskedLMClassifier, freeze_backbone_keep_head, load_mlm_classifier
+from methods.mlm import (
+    LABEL_WORDS_ONLY_HELP,
+    MaskedLMClassifier,
+    freeze_backbone_keep_head,
+    load_mlm_classifier,
+)
 from methods.soft_prompt import PromptEncoder, place_prompts, template_with_prompts
 
 
@@ -39,6 +44,7 @@ class PTuningConfig(GradientConfig):
                               at_least=1)
     encoder: PromptEncoderKind = knob(PromptEncoderKind.LSTM, "the prompt encoder")
     freeze_backbone: bool = knob(True, "train only the prompt encoder (and a new MLM head)")
+    label_words_only: bool = knob(True, LABEL_WORDS_ONLY_HELP)
 
 
 class PTuningModel(nn.Module):
@@ -64,7 +70,8 @@ def build_p_tuning(config: PTuningConfig, *, model: ModelRef, task: TaskSpec, ma
     half = config.prompt_length // 2
     template = template_with_prompts(task.template, before_input=config.prompt_length - half,
                                      before_mask=half)
-    tokenizer, classifier, head = load_mlm_classifier(model, task, template=template)
+    tokenizer, classifier, head = load_mlm_classifier(model, task, template=template,
+                                                      label_words_only=config.label_words_only)
     # a newly initialised head is random: it must train or the verbalizer reads noise
     train_head = head.origin == HeadOrigin.NEW or not config.freeze_backbone
     if config.freeze_backbone:

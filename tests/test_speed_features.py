@@ -73,6 +73,49 @@ def test_fused_adamw_on_the_cpu_trains_the_same_weights_as_the_per_tensor_loop(t
         torch.testing.assert_close(fused_weights[name], looped_weights[name], rtol=1e-4, atol=1e-5)
 
 
+LABEL_WORD_METHODS = [("hard_prompt", {}), ("p_tuning", {}), ("lpt", {"head": "mask"})]
+
+
+@pytest.mark.parametrize(("method", "knobs"), LABEL_WORD_METHODS)
+def test_label_word_logits_give_the_loss_and_predictions_of_the_whole_vocabulary(method, knobs, tiny_model):
+    from torch.nn import functional
+
+    from methods.mlm import VerbalizerScores
+
+    cut = _seeded_build(method, tiny_model, **knobs)
+    whole = _seeded_build(method, tiny_model, label_words_only="false", **knobs)
+    widths = []
+    verbalizer = next(module for module in cut.model.modules() if isinstance(module, VerbalizerScores))
+    verbalizer.register_forward_pre_hook(lambda module, args: widths.append(args[0].shape[-1]))
+    inputs = batch(cut, SENTENCES)
+    labels = inputs.pop("labels")
+    cut.model.eval(), whole.model.eval()
+    with torch.no_grad():
+        cut_scores, whole_scores = cut.model(**inputs), whole.model(**inputs)
+    assert widths == [len(verbalizer.words)] and len(verbalizer.words) < 100  # never the vocabulary
+    # the scores differ by one log-partition per example: the same softmax over labels
+    torch.testing.assert_close(cut_scores.log_softmax(-1), whole_scores.log_softmax(-1), rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(functional.cross_entropy(cut_scores, labels),
+                               functional.cross_entropy(whole_scores, labels), rtol=1e-5, atol=1e-6)
+    cut_outcome, cut_weights = _train(_seeded_build(method, tiny_model, **knobs))
+    whole_outcome, whole_weights = _train(_seeded_build(method, tiny_model, label_words_only="false",
+                                                        **knobs))
+    assert cut_outcome.eval_predictions == whole_outcome.eval_predictions
+    assert cut_weights.keys() == whole_weights.keys()
+    # the same gradients up to rounding; vocabulary rows the loss does not read get exactly zero
+    # here and rounding noise there, which Adam's normalisation scales up to ~lr-sized steps
+    for name in whole_weights:
+        torch.testing.assert_close(cut_weights[name], whole_weights[name], rtol=1e-3, atol=2e-4)
+
+
+def test_label_words_of_different_token_counts_fall_back_to_the_whole_vocabulary():
+    from methods.mlm import VerbalizerScores
+
+    assert VerbalizerScores([[5], [6]], label_words_only=True).reads_label_words
+    assert not VerbalizerScores([[5], [6, 7]], label_words_only=True).reads_label_words
+    assert not VerbalizerScores([[5], [6]], label_words_only=False).reads_label_words
+
+
 def test_frozen_weights_in_bf16_match_fp32_within_bf16_tolerance(tiny_model):
     autocast_cpu = DeviceChoice(torch.device("cpu"), torch.bfloat16)
     logits = []
