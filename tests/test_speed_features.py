@@ -166,6 +166,22 @@ def test_padding_batches_to_a_multiple_changes_no_logit(method, tiny_model):
     torch.testing.assert_close(outputs[0], outputs[1], rtol=1e-5, atol=1e-5)
 
 
+@pytest.mark.slow
+def test_a_compiled_training_forward_trains_the_same_weights_as_eager(tiny_model):
+    def without_dropout():  # compiled dropout draws its masks from another generator
+        built = _seeded_build("full_ft", tiny_model)
+        for module in built.model.modules():
+            if isinstance(module, torch.nn.Dropout):
+                module.p = 0.0
+        return built
+
+    compiled, compiled_weights = _train(without_dropout(), compile=Toggle.ON)
+    eager, eager_weights = _train(without_dropout(), compile=Toggle.OFF)
+    assert compiled.eval_predictions == eager.eval_predictions
+    for name in eager_weights:
+        torch.testing.assert_close(compiled_weights[name], eager_weights[name], rtol=1e-3, atol=2e-4)
+
+
 def test_compile_is_automatic_on_cuda_for_long_cells_only_and_has_an_off_switch():
     auto = TrainConfig()
     assert not should_compile(auto, CPU, 10 * COMPILE_MIN_STEPS)
