@@ -84,6 +84,33 @@ def test_a_failing_cell_is_recorded_and_the_sweep_goes_on(tmp_path, tiny_model, 
     assert [r.method for r in run_tiny(grid, tmp_path, data_dir)] == ["planted_failure"]
 
 
+@pytest.fixture
+def fp32_only_method():
+    from methods.full_ft import FullFTConfig, build_full_ft
+
+    def build(config, **where):
+        return replace(build_full_ft(config, **where), fp32_only=True)
+
+    register_method("fp32_only_full_ft", config=FullFTConfig)(build)
+    yield "fp32_only_full_ft"
+    METHODS.remove("fp32_only_full_ft")
+
+
+def test_a_method_that_runs_only_in_fp32_is_recorded_as_fp32_under_bf16(tmp_path, tiny_model, data_dir,
+                                                                        fp32_only_method):
+    from bench.core.device import cpu_has_bf16
+    from bench.training.executors import InlineExecutor
+    from bench.training.runner import WorkerSettings
+
+    if not cpu_has_bf16():
+        pytest.skip("this CPU has no native bf16")
+    grid = tiny_grid(tiny_model, methods=("full_ft", fp32_only_method))
+    executor = InlineExecutor(WorkerSettings(device="cpu", precision="bf16"))
+    records = run_tiny(grid, tmp_path, data_dir, executor)
+    assert {(r.method, r.status, r.dtype) for r in records} == {
+        ("full_ft", "success", "bfloat16"), (fp32_only_method, "success", "fp32")}
+
+
 def test_cell_ids_distinguish_every_axis(tiny_model):
     grid = tiny_grid(tiny_model, tasks=("sst2", "eprstmt"), methods=("full_ft", "hard_prompt"), seeds=(1, 2))
     ids = [cell.cell_id(data_fingerprint="d", versions="v") for cell in expand_cells(grid)]

@@ -26,6 +26,9 @@ class DeviceChoice:
             return torch.cuda.get_device_name(self.device)
         return f"cpu ({torch.get_num_threads()} threads)"
 
+    def in_fp32(self) -> DeviceChoice:
+        return DeviceChoice(self.device, None)
+
     def autocast(self) -> contextlib.AbstractContextManager:
         if self.autocast_dtype is None:
             return contextlib.nullcontext()

@@ -109,6 +109,7 @@ class BuiltMethod:
     first_grad_layer: int = 0  # for FLOP counting: no gradient flows below this layer
     cached_layers: int = 0  # for FLOP counting: layers skipped once a hidden-state cache is warm
     fit: Callable[[FitContext], FitOutcome] | None = None  # trained outside the gradient loop
+    fp32_only: bool = False  # runs in fp32 whatever the precision (the record's dtype says fp32)
 
 
 Builder = Callable[..., BuiltMethod]

@@ -84,7 +84,7 @@ def run_job(job: CellJob, settings: WorkerSettings = WorkerSettings()) -> CellRe
             gc.collect()
             if device.device.type == "cuda":
                 torch.cuda.empty_cache()
-    return CellResult(**identity(job), **environment, **measured, status=status, error=error,
+    return CellResult(**identity(job), **(environment | measured), status=status, error=error,
                       cells_on_machine=running.most, wall_seconds=time.perf_counter() - started,
                       finished_at=_now())
 
@@ -98,6 +98,8 @@ def _measure(job: CellJob, device: DeviceChoice, running: RunningCells) -> dict:
     with PeakMemory(device.device) as memory:
         built = get_method(cell.method).build(config, model=cell.model, task=cell.task,
                                               max_length=cell.train.max_length)
+        if built.fp32_only:
+            device = device.in_fp32()
         encoded = _encode(built, splits)
         running.sample()
         outcome = _train(built, cell, config, encoded, splits, device)
@@ -116,7 +118,7 @@ def _measure(job: CellJob, device: DeviceChoice, running: RunningCells) -> dict:
         peak_memory_bytes=memory.peak_bytes, memory_kind=memory.kind,
         trainable_params=sum(p.numel() for p in parameters if p.requires_grad),
         total_params=sum(p.numel() for p in parameters), mlm_head=built.mlm_head.origin.value,
-        mlm_head_detail=built.mlm_head.detail, pooling=built.pooling,
+        mlm_head_detail=built.mlm_head.detail, pooling=built.pooling, dtype=device.dtype_name,
     )
 
 
