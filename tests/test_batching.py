@@ -58,6 +58,17 @@ def test_evaluation_batches_are_sorted_longest_first_and_cover_every_example():
     assert [lengths[i] for i in flat] == sorted(lengths, reverse=True)
 
 
+def test_an_evaluation_batch_pads_no_example_to_more_than_twice_its_length():
+    from bench.training.batching import EVAL_MAX_PADDING
+
+    lengths = [3, 50, 12, 25, 6, 24, 48, 5] * 10
+    batches = evaluation_batches(lengths, 128)
+    assert all(max(lengths[i] for i in b) <= EVAL_MAX_PADDING * lengths[i] for b in batches for i in b)
+    assert [sorted({lengths[i] for i in b}) for b in batches] == [[25, 48, 50], [12, 24], [3, 5, 6]]
+    assert evaluation_batches([40] * 300, 128) == [list(range(0, 128)), list(range(128, 256)),
+                                                   list(range(256, 300))]  # equal lengths: full batches
+
+
 def test_an_examples_logits_do_not_depend_on_the_padding_its_batch_neighbours_bring(tiny_model):
     built = build("full_ft", tiny_model)
     built.model.eval()

@@ -48,7 +48,11 @@ def test_lpt_hidden_state_cache_gives_the_same_training_and_skips_the_lower_laye
     cached.model.stack.encoder.encoder.layer[0].register_forward_hook(lambda *args: calls.append(1))
     _, with_cache = _train(cached)
     assert len(cached.model.cache) == len(SENTENCES)
-    assert len(calls) == 1  # the first batch fills the cache; training, dev and eval then reuse it
+    from bench.training.batching import evaluation_batches
+
+    lengths = [len(example.input_ids) for example in cached.encoder.encode(SENTENCES)]
+    first_dev_pass = evaluation_batches(lengths, TrainConfig().eval_batch_size)
+    assert len(calls) == len(first_dev_pass)  # it fills the cache; training, dev and eval then reuse it
     for name in without:
         torch.testing.assert_close(with_cache[name], without[name], rtol=1e-4, atol=1e-5)
 

@@ -11,6 +11,9 @@ import torch
 # examples sorted together when grouping by length, in batches: large enough that most batches
 # hold similar lengths, small enough that the batch order stays random
 GROUPING_WINDOW_BATCHES = 50
+# an evaluation batch ends before an example that its padding would make more than this many times
+# longer (a 100-example dev split of short and long sentences in one batch was mostly padding)
+EVAL_MAX_PADDING = 2
 
 
 def training_batches(lengths: Sequence[int], batch_size: int, generator: torch.Generator, *,
@@ -36,9 +39,17 @@ def training_batches(lengths: Sequence[int], batch_size: int, generator: torch.G
 
 
 def evaluation_batches(lengths: Sequence[int], batch_size: int) -> list[list[int]]:
-    """Batches of similar length, longest first (order does not matter when nothing trains)."""
-    order = sorted(range(len(lengths)), key=lambda i: -lengths[i])
-    return _chunks(order, batch_size)
+    """Batches of similar length, longest first (order does not matter when nothing trains): at
+    most batch_size examples, and none padded to more than EVAL_MAX_PADDING times its length."""
+    batches: list[list[int]] = []
+    for index in sorted(range(len(lengths)), key=lambda i: -lengths[i]):
+        current = batches[-1] if batches else None
+        if (current is None or len(current) == batch_size
+                or lengths[current[0]] > EVAL_MAX_PADDING * lengths[index]):
+            batches.append([index])
+        else:
+            current.append(index)
+    return batches
 
 
 def _chunks(indices: list[int], size: int) -> list[list[int]]:
