@@ -63,8 +63,11 @@ class LocalExecutor:
     settings: WorkerSettings = field(default_factory=WorkerSettings)
     preload: tuple[str, ...] = ()
 
+    def __post_init__(self) -> None:
+        self._context = fork_server(self.preload)  # preloads while the driver plans the cells
+
     def run(self, jobs: Sequence[CellJob], on_record: OnRecord) -> None:
-        context = fork_server(self.preload)
+        context = self._context
         counts = {"done": 0, "failed": 0}
         with progress(len(jobs)) as bar:
             for job in jobs:

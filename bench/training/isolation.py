@@ -23,8 +23,13 @@ class ChildDied:
 
 
 def fork_server(preload: Sequence[str]) -> multiprocessing.context.ForkServerContext:
+    """The fork server's context, its server started now: it imports the preload while the caller
+    goes on (on a 2-core machine, beside the driver's own planning)."""
+    import multiprocessing.forkserver
+
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(list(preload))
+    multiprocessing.forkserver.ensure_running()
     return context
 
 
