@@ -73,8 +73,10 @@ def test_fused_adamw_on_the_cpu_trains_the_same_weights_as_the_per_tensor_loop(t
     fused, fused_weights = _train(_seeded_build("full_ft", tiny_model), fused_optimizer=True)
     looped, looped_weights = _train(_seeded_build("full_ft", tiny_model), fused_optimizer=False)
     assert fused.eval_predictions == looped.eval_predictions and fused.best_step == looped.best_step
+    # rounding differs between the two kernels; Adam's normalisation scales it up where a gradient
+    # is near zero, so the bound is well below a step (lr 1e-2) but above float epsilon
     for name in looped_weights:
-        torch.testing.assert_close(fused_weights[name], looped_weights[name], rtol=1e-4, atol=1e-5)
+        torch.testing.assert_close(fused_weights[name], looped_weights[name], rtol=1e-3, atol=1e-4)
 
 
 LABEL_WORD_METHODS = [("hard_prompt", {}), ("p_tuning", {}), ("lpt", {"head": "mask"})]
