@@ -69,14 +69,15 @@ def environment_differences(current: pd.DataFrame, baseline: pd.DataFrame) -> li
     baseline and the run (versions columns hold "torch=2.13.0,transformers=..."), and
     'dtype fp32 -> bfloat16' when the precision differs."""
 
-    def versions(frame: pd.DataFrame, library: str) -> str:
-        found = {part.split("=", 1)[1] for text in frame["versions"].dropna()
-                 for part in str(text).split(",") if part.startswith(f"{library}=")}
+    def shown(found: set[str]) -> str:
         return "/".join(sorted(found)) or "unknown"
 
+    def versions(frame: pd.DataFrame, library: str) -> str:
+        return shown({part.split("=", 1)[1] for text in frame["versions"].dropna()
+                      for part in str(text).split(",") if part.startswith(f"{library}=")})
+
     def dtypes(frame: pd.DataFrame) -> str:
-        found = {str(value) for value in frame.get("dtype", pd.Series()).dropna()}
-        return "/".join(sorted(found)) or "unknown"
+        return shown({str(value) for value in frame.get("dtype", pd.Series()).dropna()})
 
     pairs = [(library, versions(baseline, library), versions(current, library))
              for library in GATED_LIBRARIES]

@@ -40,7 +40,7 @@ def test_optimiser_steps_move_every_trainable_weight_and_no_frozen_one(method, a
     built = build(method, any_tiny_model)
     before = {name: p.detach().clone() for name, p in built.model.named_parameters()}
     config = TrainConfig(weight_decay=0.0)
-    optimizer = make_optimizer(built.model, config, 1e-2, CPU)
+    optimizer = make_optimizer(built.model, config, 1e-2)
     for _ in range(2):  # LoRA's B starts at zero, so A first gets a gradient at the second step
         train_step(built.model, batch(built, SENTENCES), optimizer, config, CPU)
     for name, parameter in built.model.named_parameters():

@@ -68,8 +68,8 @@ def test_fused_adamw_on_the_cpu_trains_the_same_weights_as_the_per_tensor_loop(t
     from bench.training.loop import make_optimizer
 
     fused_model = _seeded_build("full_ft", tiny_model).model
-    assert make_optimizer(fused_model, TrainConfig(), 1e-3, CPU).defaults["fused"]
-    assert not make_optimizer(fused_model, TrainConfig(fused_optimizer=False), 1e-3, CPU).defaults["fused"]
+    assert make_optimizer(fused_model, TrainConfig(), 1e-3).defaults["fused"]
+    assert not make_optimizer(fused_model, TrainConfig(fused_optimizer=False), 1e-3).defaults["fused"]
     fused, fused_weights = _train(_seeded_build("full_ft", tiny_model), fused_optimizer=True)
     looped, looped_weights = _train(_seeded_build("full_ft", tiny_model), fused_optimizer=False)
     assert fused.eval_predictions == looped.eval_predictions and fused.best_step == looped.best_step

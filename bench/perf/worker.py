@@ -80,7 +80,7 @@ def _build(request: PerfRequest, ref: ModelRef, device: DeviceChoice, config: Tr
     config_of_row = spec.make_config(dict(request.row.knobs))
     built = spec.build(config_of_row, model=ref, task=task, max_length=request.seq_len)
     model = prepare_model(built, config, device, compile_model=config.compile == Toggle.ON)
-    optimizer = make_optimizer(model, config, 1e-5, device)
+    optimizer = make_optimizer(model, config, 1e-5)
     batch = to_device(collate(built.encoder.encode(examples), built.encoder.pad_id), device.device)
     return model, batch, lambda inputs: train_step(model, dict(inputs), optimizer, config, device), (
         built.first_grad_layer, built.cached_layers)

@@ -67,13 +67,12 @@ class LocalExecutor:
         self._context = fork_server(self.preload)  # preloads while the driver plans the cells
 
     def run(self, jobs: Sequence[CellJob], on_record: OnRecord) -> None:
-        context = self._context
         counts = {"done": 0, "failed": 0}
         with progress(len(jobs)) as bar:
             for job in jobs:
                 tqdm.write(f"running {job.cell_id}")
                 started = time.perf_counter()
-                result = call_in_child(context, run_job_after_setup, self.setup, job, self.settings,
+                result = call_in_child(self._context, run_job_after_setup, self.setup, job, self.settings,
                                        name=f"cell-{job.cell.method}")
                 if isinstance(result, ChildDied):
                     result = failed_record(job, str(result), wall_seconds=time.perf_counter() - started)

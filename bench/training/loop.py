@@ -24,7 +24,6 @@ from bench.training.batching import evaluation_batches, training_batches
 # below this many optimiser steps a cell is too short for torch.compile's start-up cost (tens of
 # seconds on a GPU) to pay back; `--compile on` forces it
 COMPILE_MIN_STEPS = 500
-FUSED_ADAMW_DEVICES = ("cuda", "cpu")
 
 
 class Toggle(StrEnum):
@@ -114,17 +113,16 @@ def prepare_model(built: BuiltMethod, config: TrainConfig, device: DeviceChoice,
     return torch.compile(model) if compile_model else model
 
 
-def make_optimizer(model: nn.Module, config: TrainConfig, learning_rate: float,
-                   device: DeviceChoice) -> torch.optim.AdamW:
-    """AdamW over trainable parameters; biases and LayerNorm weights get no weight decay."""
+def make_optimizer(model: nn.Module, config: TrainConfig, learning_rate: float) -> torch.optim.AdamW:
+    """AdamW over trainable parameters; biases and LayerNorm weights get no weight decay. Fused (one
+    kernel for all tensors) unless switched off: torch has it for both devices choose_device makes."""
     decay, no_decay = [], []
     for name, parameter in trainable_parameters(model):
         exempt = parameter.ndim < 2 or "LayerNorm" in name or "layer_norm" in name
         (no_decay if exempt else decay).append(parameter)
     groups = [{"params": decay, "weight_decay": config.weight_decay},
               {"params": no_decay, "weight_decay": 0.0}]
-    fused = config.fused_optimizer and device.device.type in FUSED_ADAMW_DEVICES
-    return torch.optim.AdamW(groups, lr=learning_rate, fused=fused or None)
+    return torch.optim.AdamW(groups, lr=learning_rate, fused=config.fused_optimizer or None)
 
 
 def _linear_schedule(optimizer: torch.optim.Optimizer, total_steps: int,
@@ -184,7 +182,7 @@ def train_and_evaluate(built: BuiltMethod, *, data: EncodedSplits, config: Train
     best_score, best_step = dev_score(), 0
     best_state = _trainable_state(model)
     if total_steps:
-        optimizer = make_optimizer(model, config, learning_rate, device)
+        optimizer = make_optimizer(model, config, learning_rate)
         scheduler = _linear_schedule(optimizer, total_steps, config.warmup_ratio)
         generator = torch.Generator().manual_seed(seed)
         lengths = [len(example.input_ids) for example in data.train]

@@ -180,7 +180,7 @@ def pretrain(model_ref: ModelRef, texts: Sequence[str], *, source: str, out: Pat
     model, _ = load_masked_lm(model_ref)
     model.to(device.device)
     set_trainable(model, config.trains)
-    optimizer = make_optimizer(model, TrainConfig(), config.learning_rate, device)
+    optimizer = make_optimizer(model, TrainConfig(), config.learning_rate)
     warmup = max(1, int(0.06 * config.steps))
     scheduler = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda step: (step + 1) / warmup if step < warmup else
