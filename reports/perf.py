@@ -41,10 +41,11 @@ def perf_table(frame: pd.DataFrame) -> str:
              _fmt(row.peak_memory_bytes / 2**30, "{:.3f}"), _fmt(row.mfu, "{:.1%}"),
              f"{row.trainable_params:,}", row.reference or "-", _fmt(row.speed_vs_peer, "{:.2f}x"),
              _fmt(row.memory_vs_peer, "{:.2f}x"), _fmt(row.speed_vs_full_ft, "{:.2f}x"),
-             _fmt(row.memory_vs_full_ft, "{:.0%}"), row.error[:60]]
+             _fmt(row.memory_vs_full_ft, "{:.0%}"), _fmt(row.train_spread, "{:.0%}"), row.error[:60]]
             for row in frame.itertuples()]
     headers = ["method", "status", "train samples/s", "infer samples/s", "peak GiB", "MFU", "trainable",
-               "peer", "speed vs peer", "memory vs peer", "speed vs full_ft", "memory vs full_ft", "error"]
+               "peer", "speed vs peer", "memory vs peer", "speed vs full_ft", "memory vs full_ft",
+               "train spread", "error"]
     return tabulate(rows, headers=headers, tablefmt="github")
 
 
@@ -55,6 +56,10 @@ def render_perf(config: PerfConfig, frame: pd.DataFrame) -> str:
               f"Steps timed: {config.steps} after {config.warmup} warm-up; speed features "
               f"{'on' if config.speed_features else 'off'}; "
               f"torch.compile {'on' if config.compile else 'off'}; random weights."]
+    if config.repeats > 1:
+        header += [f"Each row: medians of {config.repeats} rounds run one after the other (every row once "
+                   f"per round, each in a fresh process); train spread = (max - min) / median of its "
+                   f"train samples/s."]
     if first is not None:
         header += [f"Device: {first['device']}, {first['dtype']}; memory: {first['memory_kind']}.",
                    f"Versions: {first['versions']}."]

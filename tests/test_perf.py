@@ -10,6 +10,7 @@ from bench.perf.peers import PEERS
 from bench.perf.rows import all_rows, select_rows
 from bench.perf.runner import PerfConfig, run_perf
 from bench.perf.shapes import SHAPES, materialise_shape, shape_config, synthetic_vocabulary
+from bench.perf.worker import PerfResult
 from reports.perf import write_perf
 
 
@@ -96,3 +97,41 @@ def test_training_flops_count_only_the_layers_that_run_and_the_gradients_that_fl
     half = config.num_hidden_layers // 2
     assert train_flops_per_sample(model, config, 16, first_grad_layer=half,
                                   first_forward_layer=half) == pytest.approx(forward)
+
+
+def _result(train: float, *, status: str = "success", error: str = "") -> PerfResult:
+    return PerfResult(method="lora", reference="peer_lora", status=status, train_samples_per_s=train,
+                      infer_samples_per_s=2 * train, peak_memory_bytes=int(100 * train), mfu=train / 1000,
+                      error=error)
+
+
+def test_repeated_rounds_combine_into_medians_and_the_train_speed_spread():
+    from bench.perf.runner import combine_rounds
+
+    combined = combine_rounds([_result(10.0), _result(12.0), _result(9.0)])
+    assert combined.train_samples_per_s == 10.0 and combined.infer_samples_per_s == 20.0
+    assert combined.peak_memory_bytes == 1000 and combined.mfu == pytest.approx(0.010)
+    assert combined.rounds == 3 and combined.train_spread == pytest.approx(0.3)
+    assert combine_rounds([_result(10.0)]).train_spread == 0.0
+
+
+def test_a_row_that_fails_in_any_round_is_failed_with_that_rounds_error():
+    from bench.perf.runner import combine_rounds
+
+    combined = combine_rounds([_result(10.0), _result(0.0, status="failed", error="out of memory")])
+    assert combined.status == "failed" and combined.error == "out of memory"
+
+
+def test_perf_repeats_interleave_rounds_and_the_table_says_so(tmp_path):
+    config = PerfConfig(shape="bert-tiny", rows=tuple(select_rows(["full_ft", "peer_full_ft"])), batch_size=2,
+                        seq_len=8, steps=1, warmup=0, device="cpu", repeats=2)
+    results = run_perf(config, PluginSetup(), WORKER_PRELOAD)
+    assert [(result.method, result.rounds) for result in results] == [("full_ft", 2), ("peer_full_ft", 2)]
+    assert all(result.train_spread is not None and result.train_spread >= 0 for result in results)
+    markdown = write_perf(config, results, tmp_path)
+    assert "medians of 2 rounds" in markdown and "train spread" in markdown
+
+
+def test_zero_repeats_is_a_one_line_error(capsys):
+    assert main(["perf", "--shape", "bert-tiny", "--repeats", "0"]) == 2
+    assert "repeats=0 is out of range" in capsys.readouterr().err

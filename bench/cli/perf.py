@@ -24,6 +24,9 @@ def add_perf_command(commands) -> None:
     parser.add_argument("--seq-len", type=int, default=128)
     parser.add_argument("--steps", type=int, default=20, help="timed steps after warm-up")
     parser.add_argument("--warmup", type=int, default=5)
+    parser.add_argument("--repeats", type=int, default=1,
+                        help="rounds of all rows, one after the other; the table shows each row's medians "
+                             "and the spread of its train speed (default: 1)")
     parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     parser.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16"],
                         help="as for run: auto is bf16 autocast on CUDA and on CPUs with native bf16, "
@@ -50,7 +53,8 @@ def command_perf(args: argparse.Namespace) -> int:
     shape_config(args.shape)  # unknown shapes fail before any child process starts
     choose_device(args.device, precision=args.precision)  # so do a missing GPU or bf16
     config = PerfConfig(shape=args.shape, rows=rows, batch_size=args.batch_size, seq_len=args.seq_len,
-                        steps=args.steps, warmup=args.warmup, device=args.device, precision=args.precision,
+                        steps=args.steps, warmup=args.warmup, repeats=args.repeats,
+                        device=args.device, precision=args.precision,
                         speed_features=not args.no_speed_features, compile=args.compile)
     print(write_perf(config, run_perf(config, setup, WORKER_PRELOAD), Path(args.out)))
     return 0

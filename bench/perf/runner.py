@@ -3,8 +3,10 @@ named model shape, one fresh child process per row."""
 
 from __future__ import annotations
 
+import dataclasses
+import statistics
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +27,9 @@ class PerfConfig:
     seq_len: int = knob(128, "tokens per sample (every sample is truncated to exactly this)", at_least=8)
     steps: int = knob(20, "timed steps after warm-up", at_least=1)
     warmup: int = knob(5, "untimed steps first (they also fill LPT's cache)", at_least=0)
+    repeats: int = knob(1, "rounds of all rows, one after the other (each row in a fresh process every "
+                           "round): the table shows each row's medians and its train-speed spread",
+                        at_least=1)
     device: str = "auto"
     precision: str = "auto"  # a bench.core.device.Precision
     speed_features: bool = True
@@ -36,11 +41,14 @@ class PerfConfig:
 
 def run_perf(config: PerfConfig, setup: Callable[[], None],
              preload: tuple[str, ...] = ()) -> list[PerfResult]:
+    """Every row measured `repeats` times in interleaved rounds, so that a slow spell of the machine
+    touches every row alike rather than the rows that happened to run during it."""
     context = fork_server(preload)
+    rounds: list[list[PerfResult]] = [[] for _ in config.rows]
     with tempfile.TemporaryDirectory(prefix="petbench-shape-") as folder:
         ref = materialise_shape(config.shape, Path(folder))
-        results = []
-        for row in tqdm(config.rows, desc="perf", unit="row"):
+        plan = [(index, row) for _ in range(config.repeats) for index, row in enumerate(config.rows)]
+        for index, row in tqdm(plan, desc="perf", unit="row"):
             request = PerfRequest(row=row, model_dir=ref.location, model_name=ref.display_name,
                                   batch_size=config.batch_size, seq_len=config.seq_len, steps=config.steps,
                                   warmup=config.warmup, device=config.device, precision=config.precision,
@@ -49,5 +57,22 @@ def run_perf(config: PerfConfig, setup: Callable[[], None],
             if isinstance(result, ChildDied):
                 result = PerfResult(method=row.name, reference=row.reference, status="failed",
                                     error=str(result))
-            results.append(result)
-    return results
+            rounds[index].append(result)
+    return [combine_rounds(results) for results in rounds]
+
+
+def combine_rounds(results: Sequence[PerfResult]) -> PerfResult:
+    """One row's rounds as one result: median speeds and memory, and the spread of the train speed
+    ((max - min) / median); a row that failed in any round is failed, with that round's error."""
+    failed = [result for result in results if result.status != "success"]
+    if failed:
+        return failed[0]
+    first = results[0]
+    train = [result.train_samples_per_s for result in results]
+    median_train = statistics.median(train)
+    return dataclasses.replace(
+        first, train_samples_per_s=median_train,
+        infer_samples_per_s=statistics.median(result.infer_samples_per_s for result in results),
+        peak_memory_bytes=int(statistics.median(result.peak_memory_bytes for result in results)),
+        mfu=first.mfu * median_train / first.train_samples_per_s if first.mfu is not None else None,
+        rounds=len(results), train_spread=(max(train) - min(train)) / median_train)

@@ -56,6 +56,8 @@ class PerfResult:
     dtype: str = ""
     versions: str = ""
     error: str = ""
+    rounds: int = 1  # measurements combined into this result (perf --repeats)
+    train_spread: float | None = None  # (max - min) / median of the rounds' train samples/s
 
 
 def synthetic_examples(batch_size: int, seq_len: int) -> list[Example]:
