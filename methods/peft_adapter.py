@@ -3,6 +3,7 @@ PETBench's own pooled classifier head (which trains; a pretrained pooler stays f
 
 from __future__ import annotations
 
+from bench.core.loading import get_peft_model_quietly
 from bench.core.method import BuiltMethod
 from bench.core.models import ModelRef
 from bench.core.task import TaskSpec
@@ -11,12 +12,10 @@ from methods.heads import EncoderClassifier, Pooling, load_pooled_parts
 
 def build_peft_classifier(peft_config, *, model: ModelRef, task: TaskSpec, max_length: int, pooling: Pooling,
                           trains: tuple[str, ...], token_types: bool = True) -> BuiltMethod:
-    """peft.get_peft_model on the encoder (its weights frozen) and a trainable linear head."""
-    from peft import get_peft_model
-
+    """peft's get_peft_model on the encoder (its weights frozen) and a trainable linear head."""
     parts = load_pooled_parts(model, task, pooling=pooling, max_length=max_length)
     if parts.head.pooler is not None:
         parts.head.pooler.requires_grad_(False)
-    peft_encoder = get_peft_model(parts.encoder, peft_config)
+    peft_encoder = get_peft_model_quietly(parts.encoder, peft_config)
     return BuiltMethod(EncoderClassifier(peft_encoder, parts.head, token_types=token_types),
                        parts.input_encoder, trains=(*trains, "head.linear."), pooling=parts.describe())

@@ -96,3 +96,13 @@ def test_prompt_tuning_vocab_init_starts_from_word_embeddings_and_random_init_do
     assert all((vocabulary == row).all(dim=1).any() for row in prompt)
     prompt, vocabulary = prompt_and_vocabulary("random")
     assert not any((vocabulary == row).all(dim=1).any() for row in prompt)
+
+
+@pytest.mark.parametrize("method", ["lora", "prompt_tuning"])
+def test_peft_backed_methods_build_without_peft_deprecation_warnings(method, tiny_model):
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        build(method, tiny_model)
+    assert not [str(warning.message) for warning in caught if issubclass(warning.category, FutureWarning)]

@@ -17,6 +17,18 @@ def _quiet_transformers() -> None:
     transformers.utils.logging.disable_progress_bar()
 
 
+def get_peft_model_quietly(model, peft_config):
+    """peft.get_peft_model without the FutureWarning that peft 0.21 triggers in transformers 5
+    (`is_gradient_checkpointing` is deprecated): the call is peft's, not the user's to change."""
+    import warnings
+
+    from peft import get_peft_model
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
+        return get_peft_model(model, peft_config)
+
+
 def _load(loader, ref: ModelRef, **kwargs):
     """from_pretrained with a one-line error: tokenizers, configs and pretrained weights."""
     _quiet_transformers()

@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from bench.core.device import DeviceChoice
-from bench.core.loading import load_sequence_classifier
+from bench.core.loading import get_peft_model_quietly, load_sequence_classifier
 from bench.core.models import ModelRef
 
 PEER_LENGTH = 20
@@ -40,11 +40,9 @@ def build_peer(name: str, model: ModelRef, n_labels: int) -> nn.Module:
     classifier = load_sequence_classifier(model, n_labels)
     if name == "peer_full_ft":
         return classifier
-    from peft import get_peft_model
-
     if name == "peer_prefix_tuning":
         expose_past_key_values(classifier)
-    return get_peft_model(classifier, _peft_config(name))
+    return get_peft_model_quietly(classifier, _peft_config(name))
 
 
 def cache_argument(backbone: nn.Module) -> str:
