@@ -64,7 +64,8 @@ class RayExecutor:
 
         for job in jobs:
             submit(job, 0)
-        counts = {"running": len(pending), "done": 0, "failed": 0}
+        # Ray does not say which submitted tasks have started: "pending" is queued or running
+        counts = {"pending": len(pending), "done": 0, "failed": 0}
         with progress(len(jobs)) as bar:
             while pending:
                 [finished], _ = ray.wait(list(pending), num_returns=1)
@@ -78,7 +79,7 @@ class RayExecutor:
                         continue
                     elapsed = time.perf_counter() - started
                     record = failed_record(job, _died(error, attempt), wall_seconds=elapsed)
-                counts["running"] = len(pending)
+                counts["pending"] = len(pending)
                 on_record(record)
                 report(bar, record, counts)
 
