@@ -65,6 +65,7 @@ def fit_setfit(model: EncoderClassifier, config: SetFitConfig, folder: str, inpu
     from sentence_transformers import SentenceTransformer
     from setfit import SetFitModel, Trainer, TrainingArguments
     from sklearn.linear_model import LogisticRegression
+    from transformers import PrinterCallback
 
     def texts(rows: Sequence[tuple[str, ...]]) -> list[str]:
         joined = inputs.joined([Example(row, 0) for row in rows])
@@ -84,6 +85,8 @@ def fit_setfit(model: EncoderClassifier, config: SetFitConfig, folder: str, inpu
         trainer = Trainer(model=setfit_model, args=arguments, metric=_accuracy,
                           train_dataset=Dataset.from_dict({"text": texts(context.train_texts),
                                                            "label": labels}))
+        # without a progress bar the trainer prints its loss logs into the run's output instead
+        trainer.remove_callback(PrinterCallback)
         started = time.perf_counter()
         trainer.train()
         seconds = time.perf_counter() - started

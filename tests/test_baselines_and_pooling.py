@@ -100,6 +100,12 @@ def test_a_setfit_cell_runs_and_the_loop_predicts_what_setfit_predicts(tmp_path,
     assert record.trainable_params == record.total_params > 0
 
 
+def test_setfit_training_prints_no_loss_logs_into_the_report_output(tiny_model, capsys):
+    pytest.importorskip("setfit")
+    _fit(build("setfit", tiny_model, pair_iterations="2", batch_size="4"), SENTENCES * 2, SENTENCES)
+    assert "loss" not in capsys.readouterr().out
+
+
 def _bert_model_folder(tmp_path: Path, tiny_model: Path, *, pooler: bool,
                        sentence_pooling: str | None) -> Path:
     from transformers import AutoTokenizer, BertModel
