@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import tempfile
 import time
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import partial
 
 from bench.core.errors import BenchError
 from bench.core.knobs import knob
-from bench.core.loading import load_tokenizer
+from bench.core.loading import load_encoder, load_tokenizer
 from bench.core.method import (
     BuiltMethod,
     FitContext,
@@ -67,6 +68,8 @@ def fit_setfit(model: EncoderClassifier, config: SetFitConfig, folder: str, inpu
     from sklearn.linear_model import LogisticRegression
     from transformers import PrinterCallback
 
+    _quiet_setfit()
+
     def texts(rows: Sequence[tuple[str, ...]]) -> list[str]:
         joined = inputs.joined([Example(row, 0) for row in rows])
         return [inputs.text_prefix + example.texts[0] for example in joined]
@@ -88,7 +91,10 @@ def fit_setfit(model: EncoderClassifier, config: SetFitConfig, folder: str, inpu
         # without a progress bar the trainer prints its loss logs into the run's output instead
         trainer.remove_callback(PrinterCallback)
         started = time.perf_counter()
-        trainer.train()
+        with warnings.catch_warnings():
+            # its data loader asks for pinned memory whether or not there is a GPU to pin it for
+            warnings.filterwarnings("ignore", message=".*'pin_memory' argument is set as true.*")
+            trainer.train()
         seconds = time.perf_counter() - started
     model.encoder = body[0].auto_model
     load_logistic_regression(model.head.linear, setfit_model.model_head)
@@ -96,6 +102,16 @@ def fit_setfit(model: EncoderClassifier, config: SetFitConfig, folder: str, inpu
     dev_predictions = setfit_model.predict(texts(context.dev_texts)).tolist()
     return FitOutcome(dev_score=context.metric(dev_predictions, [example.label for example in context.dev]),
                       train_samples=pairs, train_seconds=seconds)
+
+
+def _quiet_setfit() -> None:
+    """The cell's progress is PETBench's to show: setfit.trainer turns its logger to info when it is
+    imported, and datasets draws a progress bar for every small map."""
+    import datasets
+    from setfit import logging as setfit_logging
+
+    setfit_logging.set_verbosity_warning()
+    datasets.disable_progress_bars()
 
 
 def _read_as_the_body_does(head: PooledHead, body) -> None:
@@ -123,9 +139,7 @@ def build_setfit(config: SetFitConfig, *, model: ModelRef, task: TaskSpec, max_l
     if not model.is_local:
         raise BenchError("setfit needs a local model folder (embedded names resolve to one): "
                          "pass --model DIR")
-    from transformers import AutoModel
-
-    encoder = AutoModel.from_pretrained(model.location, add_pooling_layer=False)
+    encoder, _ = load_encoder(model)
     inputs = JoinedEncoder(load_tokenizer(model), max_length, text_prefix=read_model_card(model).text_prefix)
     # the pooling and normalisation are set to the folder's sentence-transformers modules in the fit
     head = PooledHead(encoder.config.hidden_size, task.n_labels, Pooling.MEAN, dropout=0.0)

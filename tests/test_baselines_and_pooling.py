@@ -100,10 +100,14 @@ def test_a_setfit_cell_runs_and_the_loop_predicts_what_setfit_predicts(tmp_path,
     assert record.trainable_params == record.total_params > 0
 
 
-def test_setfit_training_prints_no_loss_logs_into_the_report_output(tiny_model, capsys):
+def test_setfit_training_prints_no_logs_of_its_own_into_the_run_output(tiny_model, capsys, recwarn):
     pytest.importorskip("setfit")
     _fit(build("setfit", tiny_model, pair_iterations="2", batch_size="4"), SENTENCES * 2, SENTENCES)
-    assert "loss" not in capsys.readouterr().out
+    printed = capsys.readouterr()
+    assert "loss" not in printed.out
+    for noise in ("Running training", "Map", "LOAD REPORT"):
+        assert noise not in printed.err
+    assert not [str(warning.message) for warning in recwarn if "pin_memory" in str(warning.message)]
 
 
 def _bert_model_folder(tmp_path: Path, tiny_model: Path, *, pooler: bool,
