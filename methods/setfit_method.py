@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import partial
 
+from bench.core.data import quiet_datasets
 from bench.core.errors import BenchError
 from bench.core.knobs import knob
 from bench.core.loading import load_encoder, load_tokenizer
@@ -107,11 +108,10 @@ def fit_setfit(model: EncoderClassifier, config: SetFitConfig, folder: str, inpu
 def _quiet_setfit() -> None:
     """The cell's progress is PETBench's to show: setfit.trainer turns its logger to info when it is
     imported, and datasets draws a progress bar for every small map."""
-    import datasets
     from setfit import logging as setfit_logging
 
     setfit_logging.set_verbosity_warning()
-    datasets.disable_progress_bars()
+    quiet_datasets()
 
 
 def _read_as_the_body_does(head: PooledHead, body) -> None:

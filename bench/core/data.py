@@ -64,7 +64,8 @@ def files_fingerprint(paths: Sequence[Path]) -> str:
     return digest.hexdigest()[:16]
 
 
-def _quiet_datasets():
+def quiet_datasets():
+    """datasets without its progress bars and info logs (PETBench shows its own progress)."""
     import datasets
 
     datasets.disable_progress_bars()
@@ -79,7 +80,7 @@ def _require_file(task: TaskSpec, path: Path) -> None:
 
 
 def _read_local(task: TaskSpec, file: DataFile, path: Path) -> tuple[Example, ...]:
-    datasets = _quiet_datasets()
+    datasets = quiet_datasets()
 
     has_header = file.format != "jsonl" and file.column_names is None
     if not _has_data_rows(path, file.encoding, has_header):
@@ -114,7 +115,7 @@ def _has_data_rows(path: Path, encoding: str, has_header: bool) -> bool:
 
 
 def _read_hub(task: TaskSpec, hub: HubSource) -> TaskData:
-    datasets = _quiet_datasets()
+    datasets = quiet_datasets()
 
     fingerprints = []
 
