@@ -11,6 +11,7 @@ import torch
 from torch import nn
 
 from bench.core.errors import BenchError
+from bench.core.family import family_of
 from bench.core.knobs import knob
 from bench.core.loading import load_encoder, load_tokenizer
 from bench.core.method import GradientConfig
@@ -88,7 +89,8 @@ class EncoderClassifier(nn.Module):
     def __init__(self, encoder: nn.Module, head: PooledHead, *, token_types: bool = True) -> None:
         super().__init__()
         self.encoder, self.head = encoder, head
-        self.token_types = token_types  # False where the encoder ignores them (peft prompt learning)
+        # False where the encoder ignores them (peft prompt learning) or its family has none
+        self.token_types = token_types and family_of(encoder).token_types(encoder.config)
 
     def hidden(self, input_ids: torch.Tensor, attention_mask: torch.Tensor,
                token_type_ids: torch.Tensor | None = None) -> torch.Tensor:
@@ -129,8 +131,8 @@ def load_pooled_parts(model: ModelRef, task: TaskSpec, *, pooling: Pooling, max_
     inputs encoded plainly or, for mask pooling, through the task's template."""
     encoder, pretrained_pooler = load_encoder(model, with_pooler=True)
     chosen = resolve_pooling(pooling, model, pretrained_pooler=pretrained_pooler)
-    pooler = encoder.pooler if chosen == Pooling.CLS and pretrained_pooler else None
-    encoder.pooler = None  # never run the model's own pooler: the head decides what to read
+    pooler = family_of(encoder).take_pooler(encoder)  # never run by the encoder: the head decides
+    pooler = pooler if chosen == Pooling.CLS and pretrained_pooler else None
     width = encoder.config.hidden_size
     head = PooledHead(width, task.n_labels, chosen, pooler=pooler, dropout=dropout, normalize=normalize)
     # as Hugging Face initialises its classification heads

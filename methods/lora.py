@@ -5,11 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bench.core.knobs import knob
+from bench.core.loading import model_family
 from bench.core.method import BuiltMethod, learning_rate_knob, register_method
 from bench.core.models import ModelRef
 from bench.core.task import TaskSpec
 from methods.heads import PooledConfig
 from methods.peft_adapter import build_peft_classifier
+
+TARGETS_HELP = ("the projections that get an update: query, key, value, output (each family's own "
+                "modules, e.g. DeBERTa query_proj, DistilBERT q_lin, ModernBERT's fused Wqkv), or module "
+                "names as peft matches them")
 
 
 @dataclass(frozen=True)
@@ -18,7 +23,7 @@ class LoraMethodConfig(PooledConfig):
     rank: int = knob(8, "rank r of the low-rank update B @ A", at_least=1)
     alpha: int = knob(16, "scaling alpha (the update is scaled by alpha / r)", at_least=1)
     dropout: float = knob(0.1, "dropout on the LoRA input", at_least=0, at_most=0.99)
-    target_modules: tuple[str, ...] = knob(("query", "value"), "names of the projections that get an update")
+    target_modules: tuple[str, ...] = knob(("query", "value"), TARGETS_HELP)
 
 
 @register_method("lora", config=LoraMethodConfig, peer="peer_lora")
@@ -26,7 +31,8 @@ def build_lora(config: LoraMethodConfig, *, model: ModelRef, task: TaskSpec, max
     """LoRA on the query/value projections (peft), backbone frozen, classifier head trains."""
     from peft import LoraConfig, TaskType
 
+    targets = model_family(model).projections(config.target_modules)
     peft_config = LoraConfig(task_type=TaskType.FEATURE_EXTRACTION, r=config.rank, lora_alpha=config.alpha,
-                             lora_dropout=config.dropout, target_modules=list(config.target_modules))
+                             lora_dropout=config.dropout, target_modules=targets)
     return build_peft_classifier(peft_config, model=model, task=task, max_length=max_length,
                                  pooling=config.pooling, trains=("lora_A", "lora_B"))

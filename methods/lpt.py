@@ -4,6 +4,8 @@ without autograd, which is where LPT's speed and memory advantage comes from."""
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -12,6 +14,7 @@ from torch import nn
 from torch.nn import functional
 
 from bench.core.errors import BenchError
+from bench.core.family import LayerStack, family_of
 from bench.core.knobs import knob
 from bench.core.method import (
     BuiltMethod,
@@ -25,7 +28,6 @@ from bench.core.models import ModelRef, read_model_card
 from bench.core.task import TaskSpec
 from methods.encoding import TemplateEncoder
 from methods.heads import PooledConfig, load_pooled_parts
-from methods.layers import EncoderStack
 from methods.mlm import (
     LABEL_WORDS_ONLY_HELP,
     MaskedLMClassifier,
@@ -98,21 +100,30 @@ class VerbalizerHead(nn.Module):
         return self.mlm.score_hidden(hidden, mask_positions)
 
 
+@contextlib.contextmanager
+def evaluating(modules: Sequence[nn.Module]) -> Iterator[None]:
+    """The modules (and everything inside them) in evaluation mode within the block, restored after:
+    a shared layer (ALBERT) keeps its dropout where it also runs above the insertion layer."""
+    saved = [(module, module.training) for root in modules for module in root.modules()]
+    for module, _ in saved:
+        module.training = False
+    try:
+        yield
+    finally:
+        for module, mode in saved:
+            module.training = mode
+
+
 class LatePromptModel(nn.Module):
-    def __init__(self, stack: EncoderStack, generator: PromptGenerator, head: nn.Module, *,
+    """The layers below k are a fixed feature extractor: frozen, run without autograd and as in
+    evaluation (no dropout), which is also what makes caching their output exact."""
+
+    def __init__(self, encoder: nn.Module, stack: LayerStack, generator: PromptGenerator, head: nn.Module, *,
                  layer: int) -> None:
         super().__init__()
-        self.stack, self.generator, self.head, self.layer = stack, generator, head, layer
+        self.encoder, self.generator, self.head, self.layer = encoder, generator, head, layer
+        self.stack = stack
         self.cache: dict[tuple[int, ...], torch.Tensor] | None = None
-
-    def train(self, mode: bool = True) -> LatePromptModel:
-        """The frozen layers below k always run as in evaluation (no dropout): they are a fixed
-        feature extractor, which is also what makes caching their output exact."""
-        super().train(mode)
-        self.stack.encoder.embeddings.eval()
-        for layer in self.stack.encoder.encoder.layer[: self.layer]:
-            layer.eval()
-        return self
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor,
                 mask_positions: torch.Tensor | None = None, token_type_ids: torch.Tensor | None = None,
@@ -125,8 +136,9 @@ class LatePromptModel(nn.Module):
 
     def _layer_input(self, input_ids: torch.Tensor, attention_mask: torch.Tensor,
                      token_type_ids: torch.Tensor | None) -> torch.Tensor:
-        with torch.no_grad():  # layers below k: no graph is kept
-            embedded = self.stack.embed(input_ids, token_type_ids=token_type_ids)
+        with torch.no_grad(), evaluating(self.stack.modules_below(self.layer)):  # no graph is kept
+            embedded = self.stack.embed(input_ids=input_ids, token_type_ids=token_type_ids,
+                                        attention_mask=attention_mask)
             return self.stack.run(embedded, attention_mask, stop=self.layer)
 
     def _cached_layer_input(self, input_ids: torch.Tensor, attention_mask: torch.Tensor,
@@ -187,11 +199,11 @@ def build_lpt(config: LPTConfig, *, model: ModelRef, task: TaskSpec, max_length:
             parts.head.pooler.requires_grad_(False)
         encoder, head, inputs, mlm_head = parts.encoder, parts.head, parts.input_encoder, MlmHead()
         trains, pooling = ("generator.", "head.linear."), parts.describe()
-    stack = EncoderStack(encoder)
+    stack = family_of(encoder).layer_stack(encoder)
     layer = insertion_layer(config, stack.n_layers)
     generator = PromptGenerator(config.generator, width=stack.width, length=config.prompt_length,
                                 bottleneck=config.bottleneck)
-    late_prompt = LatePromptModel(stack, generator, head, layer=layer)
+    late_prompt = LatePromptModel(encoder, stack, generator, head, layer=layer)
     if config.cache_below:
         late_prompt.cache = {}
     return BuiltMethod(late_prompt, inputs, trains=trains, mlm_head=mlm_head, pooling=pooling,

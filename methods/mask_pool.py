@@ -10,13 +10,13 @@ import torch
 from torch import nn
 
 from bench.core.errors import BenchError
+from bench.core.family import family_of
 from bench.core.knobs import knob
 from bench.core.loading import load_encoder, load_tokenizer
 from bench.core.method import BuiltMethod, GradientConfig, epochs_knob, learning_rate_knob, register_method
 from bench.core.models import ModelRef, read_model_card
 from bench.core.task import TaskSpec
 from methods.encoding import TemplateEncoder
-from methods.layers import EncoderStack
 from methods.mlm import gather_positions
 from methods.soft_prompt import PromptEncoder, place_prompts, template_with_prompts
 
@@ -59,23 +59,25 @@ class MaskPoolModel(nn.Module):
     def __init__(self, encoder: nn.Module, config: MaskPoolConfig, n_labels: int) -> None:
         super().__init__()
         self.encoder = encoder
-        self.stack = EncoderStack(encoder)
+        self.stack = family_of(encoder).layer_stack(encoder)
         n_layers = self.stack.n_layers
         # hidden_states indices (0 = embeddings, -1 = last layer) as non-negative positions
         self.positions = tuple(layer if layer >= 0 else n_layers + 1 + layer for layer in config.layers)
         self.pooling = config.mask_pooling
-        width = encoder.get_input_embeddings().embedding_dim
-        self.prompt = PromptEncoder(config.prompt_length, width) if config.prompt_length else None
+        # the prompt sits at the input embeddings, below ALBERT's and ELECTRA's projection
+        embedding_width = encoder.get_input_embeddings().embedding_dim
+        self.prompt = PromptEncoder(config.prompt_length, embedding_width) if config.prompt_length else None
         self.dropout = nn.Dropout(config.dropout)
-        self.classifier = nn.Linear(width * (2 if self.pooling == MaskPooling.AVG_MAX else 1), n_labels)
+        width = self.stack.width * (2 if self.pooling == MaskPooling.AVG_MAX else 1)
+        self.classifier = nn.Linear(width, n_labels)
 
     def pooled(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, mask_positions: torch.Tensor,
                prompt_positions: torch.Tensor | None = None, **unused: torch.Tensor) -> torch.Tensor:
         embeddings = self.encoder.get_input_embeddings()(input_ids)
         if self.prompt is not None:
             embeddings = place_prompts(embeddings, prompt_positions, self.prompt())
-        hidden_states = self.stack.hidden_states(self.stack.embed(inputs_embeds=embeddings), attention_mask,
-                                                 up_to=max(self.positions))
+        embedded = self.stack.embed(inputs_embeds=embeddings, attention_mask=attention_mask)
+        hidden_states = self.stack.hidden_states(embedded, attention_mask, up_to=max(self.positions))
         at_masks = [gather_positions(hidden_states[position], mask_positions) for position in self.positions]
         return pool(torch.cat(at_masks, dim=1), self.pooling)
 
@@ -89,7 +91,7 @@ def build_mask_pool(config: MaskPoolConfig, *, model: ModelRef, task: TaskSpec,
     """Max/avg pooling of chosen layers' hidden states at m [MASK] tokens, linear classifier."""
     tokenizer = load_tokenizer(model)
     encoder, _ = load_encoder(model)
-    n_layers = encoder.config.num_hidden_layers
+    n_layers = family_of(encoder).layer_stack(encoder).n_layers
     if any(not -(n_layers + 1) <= layer <= n_layers for layer in config.layers):
         raise BenchError(f"mask_pool.layers={list(config.layers)} is out of range for a {n_layers}-layer "
                          f"model")

@@ -8,7 +8,7 @@ import torch
 from torch import nn
 from torch.nn import functional
 
-from bench.core.errors import BenchError
+from bench.core.family import family_of
 from bench.core.loading import load_masked_lm, load_tokenizer
 from bench.core.method import MlmHead
 from bench.core.models import ModelRef
@@ -17,13 +17,9 @@ from methods.encoding import mask_context, require_mask_token, verbalizer_token_
 
 
 def split_masked_lm(model: nn.Module) -> tuple[nn.Module, nn.Module]:
-    """(encoder, head) of a *ForMaskedLM model, so the head runs on mask positions only."""
-    encoder = model.base_model
-    heads = [child for name, child in model.named_children() if name != model.base_model_prefix]
-    if len(heads) != 1:
-        raise BenchError(f"{type(model).__name__} has no single MLM head module; prompt methods "
-                         f"support BERT/RoBERTa-style masked LMs")
-    return encoder, heads[0]
+    """(encoder, head) of a *ForMaskedLM model, as its family says, so the head runs on mask
+    positions only."""
+    return model.base_model, family_of(model).mlm_head(model).head
 
 
 LABEL_WORDS_ONLY_HELP = ("the MLM head computes the logits of the label words only, never the whole "
@@ -69,7 +65,7 @@ class LabelWordDecoder(nn.Module):
     weight and bias stay the decoder's own parameters (tied to the input embeddings where the model
     ties them), so what trains is unchanged."""
 
-    def __init__(self, decoder: nn.Linear, words: Sequence[int]) -> None:
+    def __init__(self, decoder: nn.Module, words: Sequence[int]) -> None:
         super().__init__()
         self.decoder = decoder
         self.register_buffer("rows", torch.tensor(list(words), dtype=torch.long), persistent=False)
@@ -81,7 +77,8 @@ class LabelWordDecoder(nn.Module):
 
 def _cut_decoder_to_label_words(head: nn.Module, decoder: nn.Module | None, words: Sequence[int]) -> bool:
     """Swap the head's output layer for its label-word rows; False where the head has no such layer."""
-    if not isinstance(decoder, nn.Linear):
+    weight = getattr(decoder, "weight", None)
+    if not isinstance(weight, torch.Tensor) or weight.dim() != 2:
         return False
     for module in head.modules():
         for attribute, child in module.named_children():
@@ -102,10 +99,11 @@ class MaskedLMClassifier(nn.Module):
     def __init__(self, masked_lm: nn.Module, token_ids: Sequence[Sequence[int]], *,
                  label_words_only: bool = False) -> None:
         super().__init__()
-        self.encoder, self.head = split_masked_lm(masked_lm)
+        parts = family_of(masked_lm).mlm_head(masked_lm)
+        self.encoder, self.head = masked_lm.base_model, parts.head
         verbalizer = VerbalizerScores(token_ids, label_words_only=label_words_only)
         if verbalizer.reads_label_words and not _cut_decoder_to_label_words(
-                self.head, masked_lm.get_output_embeddings(), verbalizer.words):
+                self.head, parts.decoder, verbalizer.words):
             verbalizer = VerbalizerScores(token_ids)
         self.verbalizer = verbalizer
 

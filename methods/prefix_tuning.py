@@ -6,12 +6,14 @@ from dataclasses import dataclass
 
 from torch import nn
 
+from bench.core.family import family_of
 from bench.core.knobs import knob
 from bench.core.method import BuiltMethod, learning_rate_knob, register_method
 from bench.core.models import ModelRef
+from bench.core.prefixes import active_prefixes
 from bench.core.task import TaskSpec
 from methods.heads import EncoderClassifier, PooledConfig, Pooling, load_pooled_parts
-from methods.prefix_attention import PrefixEncoder, active_prefixes, use_prefix_attention
+from methods.prefix_attention import PrefixEncoder
 
 
 @dataclass(frozen=True)
@@ -27,13 +29,17 @@ class PrefixedEncoder(nn.Module):
 
     def __init__(self, encoder: nn.Module, *, length: int, projection_hidden: int | None) -> None:
         super().__init__()
-        config = encoder.config
+        family = family_of(encoder)
         encoder.requires_grad_(False)
-        use_prefix_attention(encoder)
+        family.install_prefix_attention(encoder)
         self.encoder = encoder
-        self.prefix_encoder = PrefixEncoder(
-            length=length, n_layers=config.num_hidden_layers, n_heads=config.num_attention_heads,
-            head_dim=config.hidden_size // config.num_attention_heads, projection_hidden=projection_hidden)
+        n_layers, n_heads, head_dim = family.attention_shape(encoder.config)
+        self.prefix_encoder = PrefixEncoder(length=length, n_layers=n_layers, n_heads=n_heads,
+                                            head_dim=head_dim, projection_hidden=projection_hidden)
+
+    @property
+    def config(self):
+        return self.encoder.config
 
     def forward(self, **inputs):
         with active_prefixes(*self.prefix_encoder()):

@@ -81,7 +81,7 @@ def mlm_head_notes(groups: pd.DataFrame) -> list[str]:
              "continued": "trained by `run_bench.py pretrain` (continued masked-LM pre-training)"}
     lines = []
     for row in origins.itertuples():
-        detail = f": {row.mlm_head_detail}" if row.mlm_head_detail and row.mlm_head != "new" else ""
+        detail = f"; {row.mlm_head_detail}" if row.mlm_head_detail else ""
         meaning = texts.get(row.mlm_head, row.mlm_head)
         lines.append(f"MLM head of {row.model}: `{row.mlm_head}`, {meaning}{detail}.")
     return lines

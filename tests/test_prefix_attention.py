@@ -3,8 +3,9 @@
 import pytest
 import torch
 
+from bench.core.prefixes import active_prefixes, use_interface_prefix_attention
 from bench.perf.peers import cache_argument, expose_past_key_values
-from methods.prefix_attention import PrefixEncoder, active_prefixes, use_prefix_attention
+from methods.prefix_attention import PrefixEncoder
 
 PREFIX = 3
 
@@ -41,7 +42,7 @@ def test_injected_prefixes_equal_the_models_own_cache_argument(architecture):
                             **{cache_argument(encoder): cache}).last_hidden_state
         plain = encoder(input_ids=input_ids, attention_mask=attention_mask,
                         position_ids=positions).last_hidden_state
-        use_prefix_attention(encoder)
+        use_interface_prefix_attention(encoder)
         with active_prefixes(keys, values):
             injected = encoder(input_ids=input_ids, attention_mask=attention_mask,
                                position_ids=positions).last_hidden_state

@@ -1,5 +1,6 @@
-"""The composition root's plugin loading: built-in tasks and methods, installed entry points, and
-users' files (Python plugins, YAML/TOML task files), in the driver and again in every worker."""
+"""The composition root's plugin loading: built-in tasks, methods and encoder families, installed
+entry points, and users' files (Python plugins, YAML/TOML task files), in the driver and again in
+every worker."""
 
 from __future__ import annotations
 
@@ -13,12 +14,13 @@ from bench.core.plugins import PLUGINS_ENV, load_entry_points, load_plugin_file
 
 TASK_FILE_SUFFIXES = (".yaml", ".yml", ".toml")
 # imported by the fork server that starts each cell's process
-WORKER_PRELOAD = ("tasks", "methods", "bench.training.runner", "peft",
+WORKER_PRELOAD = ("tasks", "methods", "families", "bench.training.runner", "peft",
                   "transformers.models.bert.modeling_bert", "transformers.models.roberta.modeling_roberta",
                   "transformers.models.xlm_roberta.modeling_xlm_roberta")
 
 
 def load_builtins() -> None:
+    import families  # noqa: F401  (registers the built-in encoder families)
     import methods  # noqa: F401  (registers the built-in methods)
     import tasks  # noqa: F401  (registers the built-in tasks)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 
 from bench.core.errors import BenchError
+from bench.core.family import EncoderFamily, family_for_config
 from bench.core.method import HeadOrigin, MlmHead
 from bench.core.models import ModelRef, read_model_card
 
@@ -57,10 +58,21 @@ def load_tokenizer(ref: ModelRef):
     return _load(AutoTokenizer, ref)
 
 
+@functools.lru_cache(maxsize=8)
 def load_config(ref: ModelRef):
     from transformers import AutoConfig
 
     return _load(AutoConfig, ref)
+
+
+def model_family(ref: ModelRef) -> EncoderFamily:
+    """The encoder family of the model's config (a one-line error for an unknown model_type)."""
+    return family_for_config(load_config(ref))
+
+
+def checkpoint_facts(ref: ModelRef) -> tuple[str, ...]:
+    """What the family knows of this checkpoint that changes what a number means."""
+    return model_family(ref).checkpoint_facts(load_config(ref), ref.location)
 
 
 def load_masked_lm(ref: ModelRef):
@@ -70,19 +82,23 @@ def load_masked_lm(ref: ModelRef):
 
     model, missing = _load_with_info(AutoModelForMaskedLM, ref)
     head_missing = any(not key.startswith(model.base_model_prefix) for key in missing)
+    facts = "; ".join(checkpoint_facts(ref))
     if head_missing:
-        return model, MlmHead(HeadOrigin.NEW, "the checkpoint has no MLM-head weights")
+        return model, MlmHead(HeadOrigin.NEW, facts)
     card = read_model_card(ref)
     if card.mlm_head_origin == HeadOrigin.CONTINUED:
         return model, MlmHead(HeadOrigin.CONTINUED, card.mlm_head_detail)
-    return model, MlmHead(HeadOrigin.PRETRAINED)
+    return model, MlmHead(HeadOrigin.PRETRAINED, facts)
 
 
 def load_encoder(ref: ModelRef, *, with_pooler: bool = False):
     """The bare encoder, and whether its pooler came with trained weights (False when asked for none)."""
     from transformers import AutoModel
 
-    model, missing = _load_with_info(AutoModel, ref, add_pooling_layer=with_pooler)
+    builds_pooler = model_family(ref).loads_pooler(load_config(ref))
+    options = {"add_pooling_layer": with_pooler} if builds_pooler else {}
+    with_pooler = with_pooler and builds_pooler
+    model, missing = _load_with_info(AutoModel, ref, **options)
     pretrained_pooler = with_pooler and not any("pooler" in key for key in missing)
     return model, pretrained_pooler
 
