@@ -115,6 +115,9 @@ class BertLikeFamily:
         head = modules[0] if len(modules) == 1 else nn.Sequential(*modules)
         return MlmHeadParts(head, masked_lm.get_output_embeddings())
 
+    def after_load(self, model: nn.Module) -> None:
+        pass
+
     def loads_pooler(self, config) -> bool:
         return self.has_pooler
 
@@ -155,7 +158,7 @@ class BertLikeFamily:
         return AutoModelForMaskedLM.from_config(self.tiny_config(vocab_size, special_ids))
 
 
-TINY_SIZES = dict(hidden_size=64, num_hidden_layers=2, num_attention_heads=4, intermediate_size=96,
+TINY_SIZES = dict(hidden_size=64, num_hidden_layers=4, num_attention_heads=4, intermediate_size=96,
                   max_position_embeddings=256)
 
 

@@ -73,7 +73,7 @@ def prefixed_disentangled_attention(module: nn.Module, original, hidden_states: 
     if module.relative_attention:
         scores = scores + module.disentangled_attention_bias(queries, keys, relative_pos,
                                                              module.pos_dropout(rel_embeddings), factor)
-    prefix_keys, prefix_values = (part.reshape(-1, *part.shape[2:]) for part in prefix)  # (batch*heads, p, d)
+    prefix_keys, prefix_values = (part.flatten(0, 1) for part in prefix)  # (batch * heads, prefix, head dim)
     scores = torch.cat([queries @ prefix_keys.transpose(-1, -2) / scale, scores], dim=-1)
     scores = scores.view(-1, heads, *scores.shape[1:])
     mask = mask_with_prefix(attention_mask.bool(), prefix_keys.shape[1])

@@ -9,7 +9,7 @@ from families.bert_like import BertLikeFamily
 def _tiny(vocab_size: int, special: dict) -> object:
     from transformers import DistilBertConfig
 
-    return DistilBertConfig(vocab_size=vocab_size, pad_token_id=special["pad"], dim=64, n_layers=2, n_heads=4,
+    return DistilBertConfig(vocab_size=vocab_size, pad_token_id=special["pad"], dim=64, n_layers=4, n_heads=4,
                             hidden_dim=96, max_position_embeddings=256)
 
 

@@ -16,7 +16,7 @@ def _tiny(vocab_size: int, special: dict) -> object:
     return ModernBertConfig(vocab_size=vocab_size, pad_token_id=special["pad"], cls_token_id=special["cls"],
                             sep_token_id=special["sep"], bos_token_id=special["cls"],
                             eos_token_id=special["sep"],
-                            hidden_size=64, num_hidden_layers=2, num_attention_heads=4, intermediate_size=96,
+                            hidden_size=64, num_hidden_layers=4, num_attention_heads=4, intermediate_size=96,
                             max_position_embeddings=256, global_attn_every_n_layers=2, local_attention=16)
 
 

@@ -8,7 +8,7 @@ import math
 import torch
 from torch import nn
 
-from bench.core.family import FamilyInfo, TokenizerKind, register_family
+from bench.core.family import FamilyInfo, TokenizerKind, fix_parameters, register_family
 from bench.core.prefixes import mask_with_prefix, next_layer_prefix
 from families.bert_like import TINY_SIZES, BertLikeFamily, BertLikeStack, patch_attention
 
@@ -57,6 +57,10 @@ class RoFormerFamily(BertLikeFamily):
     def layer_stack(self, encoder: nn.Module) -> RoFormerStack:
         return RoFormerStack(encoder, layers=self.layer_modules(encoder),
                              embed_projection=self.embed_projection)
+
+    def after_load(self, model: nn.Module) -> None:
+        # the sinusoid table is a fixed function of the position: never trained, never counted as trainable
+        fix_parameters(model.base_model.encoder.embed_positions)
 
     def install_prefix_attention(self, encoder: nn.Module) -> None:
         patch_attention(encoder, "RoFormerSelfAttention", prefixed_self_attention)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bench.core.family import Capability
 from bench.core.knobs import knob
 from bench.core.method import BuiltMethod, GradientConfig, learning_rate_knob, register_method
 from bench.core.models import ModelRef, read_model_card
@@ -19,7 +20,7 @@ class HardPromptConfig(GradientConfig):
     label_words_only: bool = knob(True, LABEL_WORDS_ONLY_HELP)
 
 
-@register_method("hard_prompt", config=HardPromptConfig)
+@register_method("hard_prompt", config=HardPromptConfig, needs=(Capability.MLM_HEAD,))
 def build_hard_prompt(config: HardPromptConfig, *, model: ModelRef, task: TaskSpec,
                       max_length: int) -> BuiltMethod:
     """PET-style hard prompt: template + verbalizer read out by the MLM head at [MASK]."""

@@ -14,7 +14,7 @@ from torch import nn
 from torch.nn import functional
 
 from bench.core.errors import BenchError
-from bench.core.family import LayerStack, family_of
+from bench.core.family import Capability, LayerStack, family_of
 from bench.core.knobs import knob
 from bench.core.method import (
     BuiltMethod,
@@ -178,7 +178,7 @@ def insertion_layer(config: LPTConfig, n_layers: int) -> int:
     return layer
 
 
-@register_method("lpt", config=LPTConfig, perf_variants={
+@register_method("lpt", config=LPTConfig, needs=(Capability.LAYERS,), perf_variants={
     "lpt_cached": PerfVariant((("cache_below", "true"),),
                               description="LPT once its cache of the states entering layer k is warm")})
 def build_lpt(config: LPTConfig, *, model: ModelRef, task: TaskSpec, max_length: int) -> BuiltMethod:

@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 from bench.core.errors import BenchError
-from bench.core.family import family_of
+from bench.core.family import Capability, family_of
 from bench.core.knobs import knob
 from bench.core.loading import load_encoder, load_tokenizer
 from bench.core.method import BuiltMethod, GradientConfig, epochs_knob, learning_rate_knob, register_method
@@ -85,7 +85,7 @@ class MaskPoolModel(nn.Module):
         return self.classifier(self.dropout(self.pooled(**inputs)))
 
 
-@register_method("mask_pool", config=MaskPoolConfig)
+@register_method("mask_pool", config=MaskPoolConfig, needs=(Capability.LAYERS,))
 def build_mask_pool(config: MaskPoolConfig, *, model: ModelRef, task: TaskSpec,
                     max_length: int) -> BuiltMethod:
     """Max/avg pooling of chosen layers' hidden states at m [MASK] tokens, linear classifier."""

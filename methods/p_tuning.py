@@ -9,6 +9,7 @@ from enum import StrEnum
 import torch
 from torch import nn
 
+from bench.core.family import Capability
 from bench.core.knobs import knob
 from bench.core.method import (
     BuiltMethod,
@@ -62,7 +63,8 @@ class PTuningModel(nn.Module):
         return self.classifier.score_hidden(hidden, mask_positions)
 
 
-@register_method("p_tuning", config=PTuningConfig, peer="peer_p_tuning", perf_variants={
+@register_method("p_tuning", config=PTuningConfig, peer="peer_p_tuning", needs=(Capability.MLM_HEAD,),
+                 perf_variants={
     "p_tuning_mlp": PerfVariant((("encoder", "mlp"), ("prompt_length", "20")), peer="peer_p_tuning",
                                 description="p_tuning in its peer's setup: MLP encoder, 20 pseudo tokens")})
 def build_p_tuning(config: PTuningConfig, *, model: ModelRef, task: TaskSpec, max_length: int) -> BuiltMethod:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bench.core.family import Capability
 from bench.core.knobs import knob
 from bench.core.method import BuiltMethod, learning_rate_knob, register_method
 from bench.core.models import ModelRef
@@ -18,7 +19,8 @@ class PTuningV2Config(PooledConfig):
     prefix_length: int = knob(20, "deep-prompt (key/value prefix) positions in every layer", at_least=1)
 
 
-@register_method("p_tuning_v2", config=PTuningV2Config, peer="peer_prefix_tuning")
+@register_method("p_tuning_v2", config=PTuningV2Config, peer="peer_prefix_tuning",
+                 needs=(Capability.PREFIX_ATTENTION,))
 def build_p_tuning_v2(config: PTuningV2Config, *, model: ModelRef, task: TaskSpec,
                       max_length: int) -> BuiltMethod:
     """Deep prompts (per-layer key/value prefixes, no MLP) and a linear classifier."""

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from torch import nn
 
-from bench.core.family import family_of
+from bench.core.family import Capability, family_of
 from bench.core.knobs import knob
 from bench.core.method import BuiltMethod, learning_rate_knob, register_method
 from bench.core.models import ModelRef
@@ -57,7 +57,8 @@ def build_deep_prompt(*, model: ModelRef, task: TaskSpec, max_length: int, lengt
                        trains=("encoder.prefix_encoder.", "head.linear."), pooling=parts.describe())
 
 
-@register_method("prefix_tuning", config=PrefixTuningMethodConfig, peer="peer_prefix_tuning")
+@register_method("prefix_tuning", config=PrefixTuningMethodConfig, peer="peer_prefix_tuning",
+                 needs=(Capability.PREFIX_ATTENTION,))
 def build_prefix_tuning(config: PrefixTuningMethodConfig, *, model: ModelRef, task: TaskSpec,
                         max_length: int) -> BuiltMethod:
     """Deep key/value prefixes in every layer, MLP reparameterisation, classifier head."""

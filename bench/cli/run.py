@@ -18,6 +18,7 @@ from bench.core.errors import BenchError
 from bench.core.method import METHODS, get_method
 from bench.core.task import TaskSpec, get_task
 from bench.training.cells import Grid, check_search_axes, method_choice, task_splits
+from bench.training.compatibility import check_model_for_grid
 from bench.training.loop import TrainConfig
 
 DEFAULT_OUT = "runs/default"
@@ -37,7 +38,9 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
                                                        "registered method whose extra is installed)")
     grid.add_argument("--model", default=None,
                       help=f"embedded name (all-MiniLM-L6-v2, multilingual-e5-small), local folder or hub "
-                           f"id (default: {DEFAULT_MODEL}; multilingual-e5-small when a task is Chinese)")
+                           f"id of an encoder of a registered family (BERT, RoBERTa, XLM-R, DeBERTa-v2/v3, "
+                           f"ELECTRA, ALBERT, DistilBERT, ModernBERT, ERNIE, RoFormer: `list --families`) "
+                           f"(default: {DEFAULT_MODEL}; multilingual-e5-small when a task is Chinese)")
     grid.add_argument("--seeds", default="42", help="comma-separated non-negative seeds (default: 42)")
     grid.add_argument("--shots", default="default",
                       help="training examples in total, stratified by label; 'full' for the whole split; "
@@ -110,6 +113,8 @@ def build_grid(args: argparse.Namespace) -> tuple[Grid, PluginSetup]:
     grid = Grid(tasks=tasks, methods=choices, model=_model(args.model, tasks), seeds=_seeds(args.seeds),
                 shots=_shots(args.shots), splits=args.split, train=dataclass_from_options(TrainConfig, args),
                 search=search)
+    check_model_for_grid(grid.model, method_names, max_length=grid.train.max_length,
+                         zero_shot=grid.train.zero_shot)
     return grid, setup
 
 

@@ -88,6 +88,10 @@ class EncoderFamily(Protocol):
 
     def mlm_head(self, masked_lm: nn.Module) -> MlmHeadParts: ...
 
+    def after_load(self, model: nn.Module) -> None:
+        """Fix what a freshly loaded model gets wrong for training (a table that never trains but
+        requires grad, say)."""
+
     def loads_pooler(self, config) -> bool:
         """Whether the bare model is built with a pooler (`add_pooling_layer`)."""
 
@@ -117,7 +121,22 @@ class EncoderFamily(Protocol):
         """Facts of this checkpoint that change what a number means (shown in the report)."""
 
     def tiny_masked_lm(self, vocab_size: int, special_ids: Mapping[str, int]) -> nn.Module:
-        """A 2-layer, 64-wide masked LM of this family with random weights (tests, the matrix)."""
+        """A 4-layer, 64-wide masked LM of this family with random weights (tests, the matrix)."""
+
+
+FIXED = "_petbench_fixed"
+
+
+def fix_parameters(module: nn.Module) -> None:
+    """Freeze a module's parameters for good (a sinusoid table): no method trains them, even with
+    every parameter claimed."""
+    for parameter in module.parameters():
+        parameter.requires_grad_(False)
+        setattr(parameter, FIXED, True)
+
+
+def is_fixed(parameter: nn.Parameter) -> bool:
+    return getattr(parameter, FIXED, False)
 
 
 FAMILIES: Registry[EncoderFamily] = Registry("encoder family")

@@ -35,7 +35,7 @@ def _load(loader, ref: ModelRef, **kwargs):
     _quiet_transformers()
     try:
         return loader.from_pretrained(ref.location, **kwargs)
-    except OSError as error:
+    except (OSError, ValueError) as error:  # ValueError: a config.json transformers cannot read
         raise BenchError(f"cannot load model {ref.location!r} ({str(error).splitlines()[0][:120]}); "
                          f"pass a local folder with --model, or go online for hub ids") from error
 
@@ -81,6 +81,7 @@ def load_masked_lm(ref: ModelRef):
     from transformers import AutoModelForMaskedLM
 
     model, missing = _load_with_info(AutoModelForMaskedLM, ref)
+    model_family(ref).after_load(model)
     head_missing = any(not key.startswith(model.base_model_prefix) for key in missing)
     facts = "; ".join(checkpoint_facts(ref))
     if head_missing:
@@ -99,6 +100,7 @@ def load_encoder(ref: ModelRef, *, with_pooler: bool = False):
     options = {"add_pooling_layer": with_pooler} if builds_pooler else {}
     with_pooler = with_pooler and builds_pooler
     model, missing = _load_with_info(AutoModel, ref, **options)
+    model_family(ref).after_load(model)
     pretrained_pooler = with_pooler and not any("pooler" in key for key in missing)
     return model, pretrained_pooler
 

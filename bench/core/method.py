@@ -15,6 +15,7 @@ from torch import nn
 
 from bench.core.encoded import EncodedExample, ExampleEncoder
 from bench.core.errors import BenchError
+from bench.core.family import Capability
 from bench.core.knobs import jsonable, knob, knob_types, parse_knob_value, validate_knobs
 from bench.core.registry import Registry
 
@@ -135,6 +136,7 @@ class MethodSpec:
     requires: tuple[str, ...] = ()  # importable packages it needs (from an extra)
     extra: str = ""  # the pip extra that provides them
     in_perf: bool = True  # False for methods trained outside the gradient loop (no step to time)
+    needs: tuple[Capability, ...] = ()  # what it needs of the model's encoder family
 
     def make_config(self, overrides: Mapping[str, Any] | None = None) -> MethodConfig:
         """The default config with knob overrides (command-line strings or stored JSON values)."""
@@ -170,14 +172,15 @@ METHODS: Registry[MethodSpec] = Registry("method")
 
 def register_method(name: str, *, config: type[MethodConfig], peer: str | None = None,
                     perf_variants: Mapping[str, PerfVariant] | None = None, requires: tuple[str, ...] = (),
-                    extra: str = "", in_perf: bool = True) -> Callable[[Builder], Builder]:
+                    extra: str = "", in_perf: bool = True,
+                    needs: tuple[Capability, ...] = ()) -> Callable[[Builder], Builder]:
     """Decorator: register builder(config, *, model, task, max_length) -> BuiltMethod under a name.
     The first line of the builder's docstring is the method's description."""
 
     def register(build: Builder) -> Builder:
         description = (build.__doc__ or "").strip().splitlines()[0] if build.__doc__ else ""
         METHODS.add(name, MethodSpec(name, config, build, description, peer, dict(perf_variants or {}),
-                                     requires, extra, in_perf))
+                                     requires, extra, in_perf, needs))
         return build
 
     return register

@@ -15,6 +15,7 @@ import torch
 from bench.core.device import DeviceChoice, choose_device
 from bench.core.environment import library_versions
 from bench.core.errors import BenchError, one_line
+from bench.core.loading import model_family
 from bench.core.measure import PeakMemory, RunningCells, Stopwatch
 from bench.core.method import BuiltMethod, FitContext, GradientConfig, MethodConfig, get_method
 from bench.core.metrics import score
@@ -51,13 +52,22 @@ def identity(job: CellJob) -> dict:
     return dict(cell_id=job.cell_id, config_id=cell.config_id, selection_id=cell.selection_id,
                 task=cell.task.name, task_version=cell.task.version, language=cell.task.language,
                 method=cell.method, method_config=_json(knobs), model=cell.model.display_name,
-                model_fingerprint=cell.model.fingerprint, seed=cell.seed, shots=cell.shots, split=cell.split,
+                model_fingerprint=cell.model.fingerprint, family=_family_name(cell), seed=cell.seed,
+                shots=cell.shots, split=cell.split,
                 zero_shot=cell.train.zero_shot, metric=cell.task.metric.value,
                 search=_json(dict(cell.search)) if cell.search else "",
                 learning_rate=knobs.get("learning_rate", 0.0), epochs=knobs.get("epochs", 0),
                 train_config=_json(dataclasses.asdict(cell.train)), data_source=job.data_source,
                 data_fingerprint=job.data_fingerprint)
 
+
+
+def _family_name(cell: CellSpec) -> str:
+    """The model's encoder family, "" where its config cannot be read (the record says why it failed)."""
+    try:
+        return model_family(cell.model).info.name
+    except BenchError:
+        return ""
 
 
 def failed_record(job: CellJob, error: str, *, wall_seconds: float = 0.0) -> CellResult:
