@@ -61,7 +61,7 @@ def group_frame(cells: pd.DataFrame, *, by: str = "config_id") -> pd.DataFrame:
     grouped = ok.groupby(by, sort=False)
     frame = grouped.agg(
         task=("task", "first"), method=("method", "first"), model=("model", "first"),
-        shots=("shots", "first"),
+        family=("family", "first"), shots=("shots", "first"),
         runs=("seed", "size"), seeds=("seed", "nunique"),
         splits=("split", lambda values: ",".join(dict.fromkeys(v for v in values if v != "-"))),
         score_mean=("score", "mean"), dev_mean=("dev_score", "mean"), majority=("majority_score", "mean"),

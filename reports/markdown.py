@@ -63,7 +63,8 @@ def measurement_table(groups: pd.DataFrame) -> str:
              _points(row.dev_mean) if pd.notna(row.dev_mean) else "-", _rate(row.train_sps),
              _rate(row.eval_sps),
              f"{row.peak_mib:.0f}", f"{row.trainable:,}", f"{100 * row.trainable_share:.3g}%",
-             row.pooling or "-", row.mlm_head, row.n_train, row.cells_on_machine]
+             row.pooling or "-", f"{row.mlm_head} (see note)" if row.mlm_head_detail else row.mlm_head,
+             row.n_train, row.cells_on_machine]
             for row in groups.itertuples()]
     headers = ["task", "method", "runs", "splits", "score", "dev", "train samples/s", "eval samples/s",
                "peak MiB", "trainable params", "trainable %", "pooling", "MLM head", "n train",
@@ -88,7 +89,8 @@ def mlm_head_notes(groups: pd.DataFrame) -> list[str]:
 
 
 def section(part: pd.DataFrame) -> list[str]:
-    model, shots = part["model"].iloc[0], part["shots"].iloc[0]
+    model, shots, family = part["model"].iloc[0], part["shots"].iloc[0], part["family"].iloc[0]
+    model = f"{model} ({family})" if isinstance(family, str) and family else model
     devices = ", ".join(sorted({f"{row.device}, {row.dtype}" for row in part.itertuples()}))
     return [f"## {model}, shots={shots}", "",
             f"Device: {devices}. Scores are the task metric on the eval split, x100, mean ± std over the "
