@@ -133,7 +133,10 @@ def _accuracy(predictions, references) -> dict[str, float]:
     return {"accuracy": hits / len(references)}
 
 
-@register_method("setfit", config=SetFitConfig, requires=("setfit",), extra="setfit", in_perf=False)
+# fp32 whatever --precision says: under bf16 autocast its contrastive training scored 3.2 points lower
+# on SST-2, on 5 seeds of 5 (docs/results/cpu-bf16.md)
+@register_method("setfit", config=SetFitConfig, requires=("setfit",), extra="setfit", in_perf=False,
+                 fp32_only=True)
 def build_setfit(config: SetFitConfig, *, model: ModelRef, task: TaskSpec, max_length: int) -> BuiltMethod:
     """SetFit: contrastive fine-tuning on sentence pairs, then a logistic-regression head."""
     if not model.is_local:
@@ -144,7 +147,5 @@ def build_setfit(config: SetFitConfig, *, model: ModelRef, task: TaskSpec, max_l
     # the pooling and normalisation are set to the folder's sentence-transformers modules in the fit
     head = PooledHead(encoder.config.hidden_size, task.n_labels, Pooling.MEAN, dropout=0.0)
     classifier = EncoderClassifier(encoder, head)
-    # fp32 whatever --precision says: under bf16 autocast its contrastive training scored 3.2 points
-    # lower on SST-2, on 5 seeds of 5 (docs/results/cpu-bf16.md)
-    return BuiltMethod(classifier, inputs, pooling="sentence-transformers modules", fp32_only=True,
+    return BuiltMethod(classifier, inputs, pooling="sentence-transformers modules",
                        fit=partial(fit_setfit, classifier, config, model.location, inputs))

@@ -34,8 +34,8 @@ def test_a_grid_on_ray_scores_as_in_process(cluster, tmp_path, tiny_model, data_
     from bench.training.ray_executor import RayExecutor
 
     grid = tiny_grid(tiny_model, methods=("full_ft", "lora"), seeds=(1, 2))
-    on_ray = run_tiny(grid, tmp_path / "ray", data_dir, RayExecutor(PluginSetup(), device="cpu"))
-    inline = InlineExecutor(WorkerSettings("cpu", threads=1))
+    on_ray = run_tiny(grid, tmp_path / "ray", data_dir, RayExecutor(PluginSetup()))
+    inline = InlineExecutor(WorkerSettings(threads=1))
     in_process = run_tiny(grid, tmp_path / "inline", data_dir, inline)
     assert all(record.succeeded for record in on_ray), [record.error for record in on_ray]
     by_cell = {record.cell_id: record.score for record in in_process}
@@ -67,7 +67,7 @@ def test_a_worker_killed_mid_cell_is_a_failed_record_after_its_retries(cluster, 
     setup()
     try:
         grid = tiny_grid(tiny_model, methods=("planted_worker_kill", "full_ft"))
-        records = run_tiny(grid, tmp_path / "out", data_dir, RayExecutor(setup, device="cpu", retries=1))
+        records = run_tiny(grid, tmp_path / "out", data_dir, RayExecutor(setup, retries=1))
     finally:
         METHODS.remove("planted_worker_kill")
     by_method = {record.method: record for record in records}

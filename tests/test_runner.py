@@ -14,8 +14,9 @@ from bench.core.method import METHODS, GradientConfig, register_method
 from bench.core.records import CellStatus
 from bench.training.cells import expand_cells
 from bench.training.executors import LocalExecutor
+from bench.training.loop import TrainConfig
 from reports import write_reports
-from tests.helpers import run_tiny, tiny_grid
+from tests.helpers import FAST_TRAINING, run_tiny, tiny_grid
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -88,27 +89,43 @@ def test_a_failing_cell_is_recorded_and_the_sweep_goes_on(tmp_path, tiny_model, 
 def fp32_only_method():
     from methods.full_ft import FullFTConfig, build_full_ft
 
-    def build(config, **where):
-        return replace(build_full_ft(config, **where), fp32_only=True)
-
-    register_method("fp32_only_full_ft", config=FullFTConfig)(build)
+    register_method("fp32_only_full_ft", config=FullFTConfig, fp32_only=True)(build_full_ft)
     yield "fp32_only_full_ft"
     METHODS.remove("fp32_only_full_ft")
 
 
-def test_a_method_that_runs_only_in_fp32_is_recorded_as_fp32_under_bf16(tmp_path, tiny_model, data_dir,
-                                                                        fp32_only_method):
-    from bench.core.device import cpu_has_bf16
-    from bench.training.executors import InlineExecutor
-    from bench.training.runner import WorkerSettings
+def test_a_method_that_runs_only_in_fp32_is_planned_and_recorded_as_fp32_under_bf16(
+        tmp_path, tiny_model, data_dir, fp32_only_method):
+    from bench.core.device import Runtime, cpu_has_bf16
 
+    grid = tiny_grid(tiny_model, methods=("full_ft", fp32_only_method), runtime=Runtime("cpu", "bf16"))
+    assert {(cell.method, cell.runtime.dtype) for cell in expand_cells(grid)} == {
+        ("full_ft", "bf16"), (fp32_only_method, "fp32")}
     if not cpu_has_bf16():
         pytest.skip("this CPU has no native bf16")
-    grid = tiny_grid(tiny_model, methods=("full_ft", fp32_only_method))
-    executor = InlineExecutor(WorkerSettings(device="cpu", precision="bf16"))
-    records = run_tiny(grid, tmp_path, data_dir, executor)
+    records = run_tiny(grid, tmp_path, data_dir)
     assert {(r.method, r.status, r.dtype) for r in records} == {
         ("full_ft", "success", "bfloat16"), (fp32_only_method, "success", "fp32")}
+
+
+def test_precision_and_device_are_part_of_a_cells_identity_and_neutral_switches_are_not(tiny_model):
+    from bench.core.device import Runtime
+    from bench.core.knobs import neutral_fields
+
+    def ids(grid):
+        cell = expand_cells(grid)[0]
+        return cell.cell_id(data_fingerprint="d", versions="v"), cell.config_id, cell.selection_id
+
+    fp32 = ids(tiny_grid(tiny_model, runtime=Runtime("cpu", "fp32")))
+    bf16 = ids(tiny_grid(tiny_model, runtime=Runtime("cpu", "bf16")))
+    cuda = ids(tiny_grid(tiny_model, runtime=Runtime("cuda", "bf16")))
+    assert len({fp32[0], bf16[0], cuda[0]}) == 3 and len({fp32[1], bf16[1], cuda[1]}) == 3
+    assert len({fp32[2], bf16[2], cuda[2]}) == 3
+    assert set(neutral_fields(TrainConfig)) == {"log_every", "fused_optimizer", "compile",
+                                                "pad_to_multiple_of"}
+    neutral = replace(FAST_TRAINING, log_every=1, fused_optimizer=False, compile="off", pad_to_multiple_of=8)
+    assert ids(tiny_grid(tiny_model, train=neutral)) == fp32
+    assert ids(tiny_grid(tiny_model, train=replace(FAST_TRAINING, batch_size=8))) != fp32
 
 
 def test_cell_ids_distinguish_every_axis(tiny_model):

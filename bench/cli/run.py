@@ -112,7 +112,7 @@ def build_grid(args: argparse.Namespace) -> tuple[Grid, PluginSetup]:
     _check_splits(tasks, args.split)
     grid = Grid(tasks=tasks, methods=choices, model=_model(args.model, tasks), seeds=_seeds(args.seeds),
                 shots=_shots(args.shots), splits=args.split, train=dataclass_from_options(TrainConfig, args),
-                search=search)
+                search=search, runtime=_runtime(args))
     check_model_for_grid(grid.model, method_names, max_length=grid.train.max_length,
                          zero_shot=grid.train.zero_shot)
     return grid, setup
@@ -171,6 +171,17 @@ def _model(value: str | None, tasks: tuple[TaskSpec, ...]):
     return with_fingerprint(resolve_model(value))
 
 
+def _runtime(args: argparse.Namespace):
+    """Where and in which precision the cells run, resolved here (a missing GPU or bf16 fails once):
+    Ray cells asking for GPUs run on CUDA whatever the driver's machine has."""
+    from bench.core.device import Precision, Runtime
+
+    if args.executor == "ray" and args.gpus_per_cell and args.device == "auto":
+        dtype = Precision.FP32 if args.precision == Precision.FP32 else Precision.BF16
+        return Runtime("cuda", dtype.value)
+    return Runtime.resolve(args.device, precision=args.precision)
+
+
 def _comma_list(text: str) -> list[str]:
     return [item.strip() for item in text.split(",") if item.strip()]
 
@@ -186,27 +197,25 @@ def make_executor(args: argparse.Namespace, setup: PluginSetup):
         raise BenchError("--ray-address, --gpus-per-cell and --retries apply to --executor ray only")
     if args.retries < 0:
         raise BenchError("--retries must be 0 or more")
-    settings = WorkerSettings(device=args.device, threads=args.cpus_per_cell, precision=args.precision)
+    settings = WorkerSettings(threads=args.cpus_per_cell)
     if kind == ExecutorKind.INLINE:
         return InlineExecutor(settings)
     if kind == ExecutorKind.LOCAL:
         return LocalExecutor(setup, settings, preload=WORKER_PRELOAD)
     from bench.training.ray_executor import RayExecutor
 
-    return RayExecutor(setup, device=args.device, precision=args.precision, address=args.ray_address,
+    return RayExecutor(setup, address=args.ray_address,
                        cpus_per_cell=args.cpus_per_cell or 1, gpus_per_cell=args.gpus_per_cell,
                        retries=args.retries)
 
 
 def command_run(args: argparse.Namespace) -> int:
     from bench.core.data import resolve_data_dir
-    from bench.core.device import choose_device
     from bench.core.store import ResultsStore
     from bench.training.sweep import plan_jobs, run_sweep
     from reports import write_reports
 
     grid, setup = build_grid(args)
-    choose_device(args.device, precision=args.precision)  # fails here, not in every cell
     executor = make_executor(args, setup)
     jobs = plan_jobs(grid, resolve_data_dir(args.data_dir))
     out = Path(args.out)

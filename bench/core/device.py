@@ -54,6 +54,28 @@ def cpu_has_bf16() -> bool:
         return False
 
 
+@dataclass(frozen=True)
+class Runtime:
+    """Where and in which precision cells run, resolved before the first cell: part of every cell's
+    identity, so fp32 and bf16 runs are never taken for repeats of each other."""
+
+    device: str = "cpu"  # cpu or cuda
+    dtype: str = "fp32"  # fp32 or bf16 (autocast)
+
+    @classmethod
+    def resolve(cls, requested: str = "auto", *, precision: Precision | str = Precision.AUTO) -> Runtime:
+        """What `choose_device` picks here (a one-line error for a missing GPU or bf16)."""
+        chosen = choose_device(requested, precision=precision)
+        return cls(chosen.device.type, "fp32" if chosen.autocast_dtype is None else Precision.BF16.value)
+
+    def in_fp32(self) -> Runtime:
+        return Runtime(self.device, Precision.FP32.value)
+
+    def choose(self) -> DeviceChoice:
+        """This runtime on the machine at hand (a one-line error where it cannot run here)."""
+        return choose_device(self.device, precision=self.dtype)
+
+
 def choose_device(requested: str = "auto", *, precision: Precision | str = Precision.AUTO) -> DeviceChoice:
     """cuda when available (or asked for), else CPU; bf16 autocast on CUDA and on CPUs with native
     bf16, fp32 on other CPUs, unless the precision says otherwise."""

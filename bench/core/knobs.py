@@ -15,10 +15,22 @@ from bench.core.errors import BenchError
 
 
 def knob(default: Any, help: str, *, at_least: float | None = None, above: float | None = None,
-         at_most: float | None = None) -> Any:
-    """A dataclass field with its help text and its allowed range (inclusive / exclusive bounds)."""
-    return dataclasses.field(default=default, metadata={"help": help, "at_least": at_least,
-                                                        "above": above, "at_most": at_most})
+         at_most: float | None = None, identity: bool = True) -> Any:
+    """A dataclass field with its help text and its allowed range (inclusive / exclusive bounds).
+    identity=False marks a switch a test shows to be result-neutral (how often the loss is read, a
+    fused kernel): it is left out of cell ids, so it neither splits report rows nor forces re-runs."""
+    return dataclasses.field(default=default, metadata={"help": help, "at_least": at_least, "above": above,
+                                                        "at_most": at_most, "identity": identity})
+
+
+def identity_fields(config_type: type) -> list[str]:
+    """The knobs that define what a run computes (all but the result-neutral switches)."""
+    return [field.name for field in dataclasses.fields(config_type) if field.metadata.get("identity", True)]
+
+
+def neutral_fields(config_type: type) -> list[str]:
+    return [field.name for field in dataclasses.fields(config_type)
+            if not field.metadata.get("identity", True)]
 
 
 @dataclass(frozen=True)

@@ -110,7 +110,6 @@ class BuiltMethod:
     first_grad_layer: int = 0  # for FLOP counting: no gradient flows below this layer
     cached_layers: int = 0  # for FLOP counting: layers skipped once a hidden-state cache is warm
     fit: Callable[[FitContext], FitOutcome] | None = None  # trained outside the gradient loop
-    fp32_only: bool = False  # runs in fp32 whatever the precision (the record's dtype says fp32)
 
 
 Builder = Callable[..., BuiltMethod]
@@ -137,6 +136,7 @@ class MethodSpec:
     extra: str = ""  # the pip extra that provides them
     in_perf: bool = True  # False for methods trained outside the gradient loop (no step to time)
     needs: tuple[Capability, ...] = ()  # what it needs of the model's encoder family
+    fp32_only: bool = False  # runs in fp32 whatever the precision (its cells' dtype is fp32)
 
     def make_config(self, overrides: Mapping[str, Any] | None = None) -> MethodConfig:
         """The default config with knob overrides (command-line strings or stored JSON values)."""
@@ -172,15 +172,15 @@ METHODS: Registry[MethodSpec] = Registry("method")
 
 def register_method(name: str, *, config: type[MethodConfig], peer: str | None = None,
                     perf_variants: Mapping[str, PerfVariant] | None = None, requires: tuple[str, ...] = (),
-                    extra: str = "", in_perf: bool = True,
-                    needs: tuple[Capability, ...] = ()) -> Callable[[Builder], Builder]:
+                    extra: str = "", in_perf: bool = True, needs: tuple[Capability, ...] = (),
+                    fp32_only: bool = False) -> Callable[[Builder], Builder]:
     """Decorator: register builder(config, *, model, task, max_length) -> BuiltMethod under a name.
     The first line of the builder's docstring is the method's description."""
 
     def register(build: Builder) -> Builder:
         description = (build.__doc__ or "").strip().splitlines()[0] if build.__doc__ else ""
         METHODS.add(name, MethodSpec(name, config, build, description, peer, dict(perf_variants or {}),
-                                     requires, extra, in_perf, needs))
+                                     requires, extra, in_perf, needs, fp32_only))
         return build
 
     return register

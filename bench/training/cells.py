@@ -11,8 +11,9 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from bench.core.device import Runtime
 from bench.core.errors import BenchError
-from bench.core.knobs import jsonable, knob_types
+from bench.core.knobs import identity_fields, jsonable, knob_types
 from bench.core.method import MethodConfig, get_method
 from bench.core.models import ModelRef
 from bench.core.task import TaskSpec
@@ -66,6 +67,7 @@ class CellSpec:
     split: str | None
     train: TrainConfig
     search: tuple[tuple[str, str], ...] = ()  # this cell's point of the --search grid
+    runtime: Runtime = Runtime()  # device kind and precision (fp32 for an fp32-only method)
 
     def method_config(self) -> MethodConfig:
         return get_method(self.method).make_config(dict(self.knobs))
@@ -75,11 +77,12 @@ class CellSpec:
         targets = [target for target, _ in self.search] if without_search else []
         searched_knobs = {searched_knob(target) for target in targets} - {None}
         knobs = {name: value for name, value in self.knobs if name not in searched_knobs}
-        train = {name: jsonable(value) for name, value in dataclasses.asdict(self.train).items()
+        train = {name: jsonable(getattr(self.train, name)) for name in identity_fields(TrainConfig)
                  if name not in targets}
         return {"task": self.task.name, "task_version": self.task.version, "method": self.method,
                 "knobs": knobs, "model": self.model.display_name, "model_fingerprint": self.model.fingerprint,
-                "shots": self.shots, "train": train}
+                "shots": self.shots, "train": train,
+                "device": self.runtime.device, "dtype": self.runtime.dtype}
 
     @property
     def config_id(self) -> str:
@@ -123,6 +126,7 @@ class Grid:
     splits: str = "default"  # "default", "all", or comma-separated split names
     train: TrainConfig = TrainConfig()
     search: tuple[SearchAxis, ...] = ()
+    runtime: Runtime = Runtime()
 
 
 def task_splits(task: TaskSpec, choice: str) -> tuple[str | None, ...]:
@@ -142,8 +146,11 @@ def task_splits(task: TaskSpec, choice: str) -> tuple[str | None, ...]:
 def expand_cells(grid: Grid) -> list[CellSpec]:
     from bench.core.splits import resolve_shots
 
+    def runtime(method: str) -> Runtime:
+        return grid.runtime.in_fp32() if get_method(method).fp32_only else grid.runtime
+
     return [CellSpec(task, choice.name, knobs, grid.model, seed, resolve_shots(grid.shots, task), split,
-                     train, point)
+                     train, point, runtime(choice.name))
             for task in grid.tasks for split in task_splits(task, grid.splits) for choice in grid.methods
             for point, knobs, train in search_points(choice, grid.train, grid.search) for seed in grid.seeds]
 

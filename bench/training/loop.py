@@ -49,13 +49,14 @@ class TrainConfig:
     zero_shot: bool = knob(False, "evaluate without any training step (prompt methods' zero-shot row)")
     group_by_length: bool = knob(False, "training batches of similar length (less padding), random order")
     log_every: int = knob(10, "steps between reading the loss (a device sync) to check it is finite",
-                          at_least=1)
-    fused_optimizer: bool = knob(True, "one fused AdamW kernel (CUDA or CPU) instead of per-tensor loops")
+                          at_least=1, identity=False)
+    fused_optimizer: bool = knob(True, "one fused AdamW kernel (CUDA or CPU) instead of per-tensor loops",
+                                 identity=False)
     frozen_bf16: bool = knob(True, "under bf16 autocast: store frozen weights in bf16")
     compile: Toggle = knob(Toggle.AUTO, f"torch.compile the training forward: auto = on CUDA for cells "
-                                        f"of at least {COMPILE_MIN_STEPS} steps")
+                                        f"of at least {COMPILE_MIN_STEPS} steps", identity=False)
     pad_to_multiple_of: int = knob(0, "pad batch lengths to a multiple (static shapes); 0 = 8 on CUDA, "
-                                      "none on CPU", at_least=0)
+                                      "none on CPU", at_least=0, identity=False)
 
     def __post_init__(self) -> None:
         validate_knobs(self)

@@ -19,8 +19,6 @@ from bench.training.runner import CellJob, WorkerSettings, failed_record
 @dataclass
 class RayExecutor:
     setup: Setup
-    device: str = "auto"
-    precision: str = "auto"
     address: str | None = None  # None: start a local cluster; "auto" or HOST:PORT: join one
     cpus_per_cell: int = 1
     gpus_per_cell: float | None = None  # None: 1 when the cluster has GPUs, else 0
@@ -56,7 +54,7 @@ class RayExecutor:
             gpus = 1 if ray.cluster_resources().get("GPU", 0) >= 1 else 0
         task = ray.remote(num_cpus=self.cpus_per_cell, num_gpus=gpus, max_calls=1, max_retries=0)(
             run_job_after_setup)
-        settings = WorkerSettings(device=self.device, threads=self.cpus_per_cell, precision=self.precision)
+        settings = WorkerSettings(threads=self.cpus_per_cell)
         pending: dict = {}
 
         def submit(job: CellJob, attempt: int) -> None:

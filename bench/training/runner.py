@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 
 import torch
 
-from bench.core.device import DeviceChoice, choose_device
+from bench.core.device import DeviceChoice
 from bench.core.environment import library_versions
 from bench.core.errors import BenchError, one_line
 from bench.core.loading import model_family
@@ -41,9 +41,9 @@ class CellJob:
 
 @dataclass(frozen=True)
 class WorkerSettings:
-    device: str = "auto"  # auto, cpu or cuda
+    """How a worker process runs its cells (where and in which precision is the cell's own runtime)."""
+
     threads: int | None = None  # CPU threads for the cell's process (None: torch's default)
-    precision: str = "auto"  # a bench.core.device.Precision
 
 
 def identity(job: CellJob) -> dict:
@@ -81,7 +81,10 @@ def run_job(job: CellJob, settings: WorkerSettings = WorkerSettings()) -> CellRe
     started = time.perf_counter()
     if settings.threads:
         torch.set_num_threads(settings.threads)
-    device = choose_device(settings.device, precision=settings.precision)
+    try:
+        device = job.cell.runtime.choose()  # as planned: fp32 and bf16 cells are different cells
+    except BenchError as error:
+        return failed_record(job, one_line(error), wall_seconds=time.perf_counter() - started)
     # the worker's own environment (on a cluster it may differ from the driver's)
     environment = dict(device=device.name, dtype=device.dtype_name, threads=torch.get_num_threads(),
                        versions=library_versions())
@@ -108,8 +111,6 @@ def _measure(job: CellJob, device: DeviceChoice, running: RunningCells) -> dict:
     with PeakMemory(device.device) as memory:
         built = get_method(cell.method).build(config, model=cell.model, task=cell.task,
                                               max_length=cell.train.max_length)
-        if built.fp32_only:
-            device = device.in_fp32()
         encoded = _encode(built, splits)
         running.sample()
         outcome = _train(built, cell, config, encoded, splits, device)
