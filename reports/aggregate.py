@@ -73,6 +73,7 @@ def group_frame(cells: pd.DataFrame, *, by: str = "config_id") -> pd.DataFrame:
         mlm_head_detail=("mlm_head_detail", "first"),
         pooling=("pooling", "first"), device=("device", "first"), dtype=("dtype", "first"),
         cells_on_machine=("cells_on_machine", "max"), zero_shot=("zero_shot", "first"),
+        stalled=("never_beat_start", lambda values: int(values.astype(bool).sum())),
     ).reset_index()
     summaries = [summarize(group["score"].tolist()) for _, group in grouped]
     frame["score_std"] = [summary.std for summary in summaries]

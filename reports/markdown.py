@@ -88,6 +88,14 @@ def mlm_head_notes(groups: pd.DataFrame) -> list[str]:
     return lines
 
 
+def stalled_notes(groups: pd.DataFrame) -> list[str]:
+    """A warning per configuration with cells whose dev score never rose above the untrained start."""
+    lines = [f"Warning: {row.method_label} on {row.task}: {row.stalled} of {row.runs} cells never scored "
+             f"above their untrained start on dev (its score is an epoch end's all the same; the learning "
+             f"rate may be too small or too large)." for row in groups.itertuples() if row.stalled]
+    return [*lines, ""] if lines else []
+
+
 def section(part: pd.DataFrame) -> list[str]:
     model, shots, family = part["model"].iloc[0], part["shots"].iloc[0], part["family"].iloc[0]
     model = f"{model} ({family})" if isinstance(family, str) and family else model
@@ -97,7 +105,7 @@ def section(part: pd.DataFrame) -> list[str]:
             f"runs (seeds x official splits); bold: the best mean per task and every method whose mean lies "
             f"inside its 95% t-interval. A method listed with settings in brackets ran in several "
             f"configurations in this folder; each is its own row.", "",
-            score_table(part), "", "### Measurements", "", measurement_table(part), "",
+            score_table(part), "", *stalled_notes(part), "### Measurements", "", measurement_table(part), "",
             *mlm_head_notes(part), ""]
 
 

@@ -17,12 +17,13 @@ def searched(cells: pd.DataFrame) -> pd.DataFrame:
 
 
 def selected_cells(cells: pd.DataFrame) -> pd.DataFrame:
-    """One cell per (selection group, seed, split): the best dev score, the first listed on ties."""
+    """One cell per (selection group, seed, split): the best dev score, on ties the first point of
+    the --search grid, whatever order the records arrived in (a resume, Ray's completion order)."""
     candidates = searched(cells)
     if candidates.empty:
         return candidates
-    best = candidates.groupby(["selection_id", "seed", "split"], sort=False)["dev_score"].idxmax()
-    return candidates.loc[best.values]
+    ordered = candidates.sort_values(["dev_score", "search_index"], ascending=[False, True], kind="stable")
+    return ordered.drop_duplicates(["selection_id", "seed", "split"]).sort_index()
 
 
 def selection_groups(cells: pd.DataFrame) -> pd.DataFrame:

@@ -2,6 +2,7 @@
 matched on their whole configuration."""
 
 import json
+from dataclasses import replace
 
 import pandas as pd
 import pytest
@@ -132,3 +133,19 @@ def test_compare_reports_the_paired_difference_and_needs_two_seeds_for_an_interv
     single.append(record("lora", 13, 0.7))
     assert main(["compare", str(tmp_path / "single"), "--methods", "lpt,lora"]) == 0
     assert "n/a (one shared seed)" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(("baseline_records", "message"), [
+    ([record("lpt", seed, 0.8, epochs=20) for seed in SEEDS], "have no configuration in common"),
+    ([replace(record("lpt", seed, 0.8), status=CellStatus.FAILED) for seed in SEEDS], "has no successful cells"),
+])
+def test_a_check_that_compares_nothing_is_an_error_not_a_pass(tmp_path, capsys, baseline_records, message):
+    from reports.aggregate import cells_frame
+
+    cells_frame(baseline_records).to_csv(tmp_path / "base.csv", index=False)
+    store = ResultsStore(tmp_path / "run")
+    for seed in SEEDS:
+        store.append(record("lpt", seed, 0.5))  # a 30-point drop that must not pass silently
+    assert main(["check", str(tmp_path / "run"), "--baseline", str(tmp_path / "base.csv")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and message in err

@@ -175,3 +175,22 @@ def test_the_local_executor_runs_each_cell_in_its_own_process(tmp_path, tiny_mod
     assert [r.status for r in records] == ["success", "success"], [r.error for r in records]
     inline = run_tiny(grid, tmp_path / "inline", data_dir)
     assert [r.score for r in records] == [r.score for r in inline]
+
+
+def test_only_trained_states_compete_and_a_cell_that_never_beats_its_start_is_flagged(capsys, tmp_path,
+                                                                                     tiny_model, data_dir):
+    """A learning rate too small to move anything: every epoch end ties with the untrained start. The
+    kept state is the first epoch end's, never the start, and results, report and check say so."""
+    from bench.cli.main import main
+
+    assert main(["--model", str(tiny_model), "--data-dir", str(data_dir), "--methods", "full_ft",
+                 "--shots", "8", "--epochs", "2", "--batch-size", "4", "--lr", "1e-12",
+                 "--executor", "inline", "--out", str(tmp_path)]) == 0
+    [record] = [json.loads(line) for line in (tmp_path / "results.jsonl").read_text().splitlines()]
+    assert record["best_step"] == 2 and record["steps"] == 4
+    assert record["never_beat_start"] and record["dev_score"] == record["untrained_dev_score"]
+    assert "never scored above their untrained start" in (tmp_path / "report.md").read_text()
+    assert "never_beat_start" in pd.read_csv(tmp_path / "results.csv").columns
+    capsys.readouterr()
+    assert main(["check", str(tmp_path), "--baseline", str(tmp_path / "results.csv")]) == 0
+    assert "flagged: 1 cell(s) of the run never scored above their untrained start" in capsys.readouterr().out

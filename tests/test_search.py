@@ -57,3 +57,31 @@ def test_a_search_runs_from_the_command_line_and_the_report_shows_the_selection(
     report = (tmp_path / "report.md").read_text()
     assert "full_ft (selected on dev over lr)" in report and "## Search" in report
     assert len((tmp_path / "results.jsonl").read_text().splitlines()) == 4  # the whole grid is kept
+
+
+def test_a_dev_tie_goes_to_the_first_grid_point_whatever_order_the_records_arrived_in():
+    late_first = [replace(_record(1, "1e-2", 0.75, 0.95), search_index=1),
+                  replace(_record(1, "1e-3", 0.75, 0.72), search_index=0)]
+    [pick] = selected_cells(cells_frame(late_first)).itertuples()
+    assert pick.search == '{"lr": "1e-3"}'
+
+
+def test_two_search_values_that_are_the_same_setting_are_refused(tiny_model):
+    import pytest
+
+    from bench.core.errors import BenchError
+
+    grid = replace(tiny_grid(tiny_model), search=(SearchAxis("lr", ("1e-3", "0.001")),))
+    with pytest.raises(BenchError, match="lr=0.001 is the same setting as lr=1e-3"):
+        expand_cells(grid)
+
+
+def test_a_cell_done_before_the_search_takes_part_in_its_selection(capsys, tmp_path, tiny_model, data_dir):
+    common = ["--model", str(tiny_model), "--data-dir", str(data_dir), "--methods", "full_ft", "--shots", "8",
+              "--max-steps", "2", "--batch-size", "4", "--executor", "inline", "--out", str(tmp_path)]
+    assert main([*common, "--lr", "1e-4"]) == 0
+    assert main([*common, "--search", "lr=1e-4,1e-2"]) == 0
+    capsys.readouterr()
+    section = (tmp_path / "report.md").read_text().split("## Search", 1)[1]
+    row = next(line for line in section.splitlines() if line.startswith("| sst2"))
+    assert row.split("|")[8].strip() == "2"  # settings tried: the earlier cell and the new one

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from pathlib import Path
 
@@ -68,9 +69,12 @@ def command_check(args: argparse.Namespace) -> int:
 
     for name in ("accuracy_points", "accuracy_sems", "throughput", "memory", "cpu_throughput"):
         value = getattr(args, name)
-        if value is not None and value < 0:
-            raise BenchError(f"--{name.replace('_', '-')} must be 0 or more")
+        if value is not None and not (math.isfinite(value) and value >= 0):  # NaN would pass every drop
+            raise BenchError(f"--{name.replace('_', '-')} must be a finite number, 0 or more")
     baseline = read_results_csv(resolve_baseline(args.baseline))
+    if not (baseline["status"] == "success").any():
+        raise BenchError(f"baseline {args.baseline} has no successful cells, so it can gate nothing: "
+                         f"store a baseline from a run whose cells succeeded")
     current = _records_frame(args.out)
     tolerances = Tolerances(args.accuracy_points, args.accuracy_sems, args.throughput, args.cpu_throughput,
                             args.memory)
@@ -80,7 +84,16 @@ def command_check(args: argparse.Namespace) -> int:
               f"({'; '.join(differences)}): differences may come from them, not from your change",
               file=sys.stderr)
     findings = check_against_baseline(current, baseline, tolerances)
+    if all(finding.verdict in (Verdict.MISSING, Verdict.NEW) for finding in findings):
+        raise BenchError(f"the run in {args.out} and baseline {args.baseline} have no configuration in "
+                         f"common (task, method, knobs, model, shots, precision), so nothing was compared: "
+                         f"run the baseline's configurations, or check against another baseline")
     print(_findings_table(findings))
+    stalled = current[current["never_beat_start"].astype(bool) & (current["status"] == "success")]
+    if not stalled.empty:
+        cells = ", ".join(stalled["cell_id"].head(5)) + (", ..." if len(stalled) > 5 else "")
+        print(f"flagged: {len(stalled)} cell(s) of the run never scored above their untrained start on dev "
+              f"(learning rate too small or too large?): {cells}")
     counts = {verdict: sum(f.verdict == verdict for f in findings) for verdict in Verdict}
     print(f"{counts[Verdict.REGRESSED]} regressed, {counts[Verdict.IMPROVED]} improved, "
           f"{counts[Verdict.MISSING]} missing from the run")

@@ -37,6 +37,7 @@ class CellResult:
     metric: str
     selection_id: str = ""
     search: str = ""  # JSON of this cell's point of a --search grid ("" outside a search)
+    search_index: int = 0  # the point's position in the grid (ties in selection go to the first)
     learning_rate: float = 0.0
     epochs: int = 0
     train_config: str = ""  # JSON of the loop's settings (batch size, max length, warm-up, ...)
@@ -52,6 +53,8 @@ class CellResult:
     score: float | None = None  # the task's official metric on the eval split, in [0, 1] (MCC in [-1, 1])
     accuracy: float | None = None
     dev_score: float | None = None
+    untrained_dev_score: float | None = None  # dev score before the first step (loop-trained cells)
+    never_beat_start: bool = False  # trained, yet the kept dev score is not above the untrained one
     majority_score: float | None = None  # the metric when always predicting the train majority label
     n_train: int = 0
     n_dev: int = 0

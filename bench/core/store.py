@@ -39,7 +39,8 @@ class ResultsStore:
         return records
 
     def latest(self) -> list[CellResult]:
-        """The last record of each cell, in first-seen order (a re-run replaces a failure)."""
+        """The last record of each cell, in the order the last records were written (a re-run
+        replaces a failure); nothing downstream depends on the order (search ties go by grid position)."""
         by_cell: dict[str, CellResult] = {}
         for record in self.load():
             by_cell.pop(record.cell_id, None)

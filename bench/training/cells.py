@@ -68,6 +68,7 @@ class CellSpec:
     train: TrainConfig
     search: tuple[tuple[str, str], ...] = ()  # this cell's point of the --search grid
     runtime: Runtime = Runtime()  # device kind and precision (fp32 for an fp32-only method)
+    search_index: int = 0  # the point's position in the --search grid: ties in selection go to the first
 
     def method_config(self) -> MethodConfig:
         return get_method(self.method).make_config(dict(self.knobs))
@@ -150,9 +151,10 @@ def expand_cells(grid: Grid) -> list[CellSpec]:
         return grid.runtime.in_fp32() if get_method(method).fp32_only else grid.runtime
 
     return [CellSpec(task, choice.name, knobs, grid.model, seed, resolve_shots(grid.shots, task), split,
-                     train, point, runtime(choice.name))
+                     train, point, runtime(choice.name), index)
             for task in grid.tasks for split in task_splits(task, grid.splits) for choice in grid.methods
-            for point, knobs, train in search_points(choice, grid.train, grid.search) for seed in grid.seeds]
+            for index, (point, knobs, train) in enumerate(search_points(choice, grid.train, grid.search))
+            for seed in grid.seeds]
 
 
 SearchPoint = tuple[tuple[str, str], ...]
@@ -163,12 +165,20 @@ def search_points(choice: MethodChoice, train: TrainConfig,
     """(search point, knobs, loop settings) for every combination of the axes that apply."""
     applicable = [axis for axis in axes if axis.applies_to(choice.name)]
     spec = get_method(choice.name)
+    seen: dict[str, str] = {}
     for values in itertools.product(*(axis.values for axis in applicable)):
         point = tuple((axis.target, value) for axis, value in zip(applicable, values, strict=True))
         knob_overrides = {searched_knob(target): value for target, value in point if searched_knob(target)}
         train_overrides = {target: value for target, value in point if not searched_knob(target)}
         config = spec.make_config({**dict(choice.knobs), **knob_overrides})
-        yield point, tuple(sorted(config.knobs().items())), replace_train(train, train_overrides)
+        knobs, point_train = tuple(sorted(config.knobs().items())), replace_train(train, train_overrides)
+        setting = json.dumps([dict(knobs), dataclasses.asdict(point_train)], sort_keys=True, default=str)
+        shown = ", ".join(f"{target}={value}" for target, value in point)
+        if setting in seen:
+            raise BenchError(f"--search: {shown} is the same setting as {seen[setting]} for {choice.name}: "
+                             f"list each value once")
+        seen[setting] = shown
+        yield point, knobs, point_train
 
 
 def check_search_axes(axes: Sequence[SearchAxis], methods: Sequence[str]) -> None:

@@ -79,6 +79,14 @@ class TrainOutcome:
     train_samples: int
     eval_seconds: float
     eval_samples: int
+    untrained_dev_score: float | None = None  # the dev score before the first step (loop-trained cells)
+
+    @property
+    def never_beat_start(self) -> bool:
+        """Trained, yet no epoch's end scored above the untrained start on dev: a learning rate
+        too small or too large, most often."""
+        return (self.steps > 0 and self.untrained_dev_score is not None and self.dev_score is not None
+                and self.dev_score <= self.untrained_dev_score)
 
 
 def trainable_parameters(model: nn.Module) -> list[tuple[str, nn.Parameter]]:
@@ -167,7 +175,9 @@ def predict(model: nn.Module, examples: Sequence[EncodedExample], *, batch_size:
 
 def train_and_evaluate(built: BuiltMethod, *, data: EncodedSplits, config: TrainConfig, learning_rate: float,
                        epochs: int, device: DeviceChoice, metric: str, seed: int) -> TrainOutcome:
-    """Train on train, keep the trainable weights that score best on dev, score on eval."""
+    """Train on train, keep the trainable weights of the epoch end that scores best on dev (the
+    first on ties), score on eval. Only trained states compete: the untrained start is scored, to
+    flag a cell that never rose above it, but never kept (a zero-shot cell has no other state)."""
     steps_per_epoch = math.ceil(len(data.train) / config.batch_size)
     total_steps = 0 if config.zero_shot else (config.max_steps or epochs * steps_per_epoch)
     model = prepare_model(built, config, device, compile_model=should_compile(config, device, total_steps))
@@ -180,8 +190,8 @@ def train_and_evaluate(built: BuiltMethod, *, data: EncodedSplits, config: Train
         return score(metric, predictions, dev_golds)
 
     watch = Stopwatch(device.synchronize)
-    best_score, best_step = dev_score(), 0
-    best_state = _trainable_state(model)
+    untrained = dev_score()
+    best_score, best_step, best_state = untrained, 0, None
     if total_steps:
         optimizer = make_optimizer(model, config, learning_rate)
         scheduler = _linear_schedule(optimizer, total_steps, config.warmup_ratio)
@@ -207,7 +217,7 @@ def train_and_evaluate(built: BuiltMethod, *, data: EncodedSplits, config: Train
                     watch.stop(span_samples)
                     span_samples = 0
                     current = dev_score()
-                    if current > best_score:
+                    if best_state is None or current > best_score:
                         best_score, best_step = current, step
                         best_state = _trainable_state(model)
                 if step == total_steps:
@@ -218,7 +228,7 @@ def train_and_evaluate(built: BuiltMethod, *, data: EncodedSplits, config: Train
     predictions = predict(model, data.eval, batch_size=config.eval_batch_size, device=device, pad_id=pad_id,
                           pad_to=pad_to, watch=eval_watch)
     return TrainOutcome(best_score, tuple(predictions), total_steps, best_step, watch.seconds,
-                        watch.samples, eval_watch.seconds, eval_watch.samples)
+                        watch.samples, eval_watch.seconds, eval_watch.samples, untrained_dev_score=untrained)
 
 
 def _finite(loss: torch.Tensor) -> float:

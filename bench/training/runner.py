@@ -49,17 +49,23 @@ class WorkerSettings:
 def identity(job: CellJob) -> dict:
     """The record fields that say what ran, known before the cell starts."""
     cell, knobs = job.cell, dict(job.cell.knobs)
-    return dict(cell_id=job.cell_id, config_id=cell.config_id, selection_id=cell.selection_id,
+    return dict(cell_id=job.cell_id, config_id=cell.config_id, **identity_labels(job),
                 task=cell.task.name, task_version=cell.task.version, language=cell.task.language,
                 method=cell.method, method_config=_json(knobs), model=cell.model.display_name,
                 model_fingerprint=cell.model.fingerprint, family=_family_name(cell), seed=cell.seed,
                 shots=cell.shots, split=cell.split,
                 zero_shot=cell.train.zero_shot, metric=cell.task.metric.value,
-                search=_json(dict(cell.search)) if cell.search else "",
                 learning_rate=knobs.get("learning_rate", 0.0), epochs=knobs.get("epochs", 0),
                 train_config=_json(dataclasses.asdict(cell.train)), data_source=job.data_source,
                 data_fingerprint=job.data_fingerprint)
 
+
+
+def identity_labels(job: CellJob) -> dict:
+    """The record fields that place a cell in its grid without changing what it computes."""
+    cell = job.cell
+    return dict(selection_id=cell.selection_id, search=_json(dict(cell.search)) if cell.search else "",
+                search_index=cell.search_index)
 
 
 def _family_name(cell: CellSpec) -> str:
@@ -122,6 +128,7 @@ def _measure(job: CellJob, device: DeviceChoice, running: RunningCells) -> dict:
         score=score(cell.task.metric, outcome.eval_predictions, golds),
         accuracy=score("accuracy", outcome.eval_predictions, golds),
         dev_score=outcome.dev_score, majority_score=score(cell.task.metric, majority, golds),
+        untrained_dev_score=outcome.untrained_dev_score, never_beat_start=outcome.never_beat_start,
         n_train=len(splits.train), n_dev=len(splits.dev), n_eval=len(splits.eval),
         steps=outcome.steps, best_step=outcome.best_step,
         train_samples_per_s=_rate(outcome.train_samples, outcome.train_seconds),

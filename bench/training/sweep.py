@@ -3,6 +3,7 @@ first one runs; then the executor runs the cells not done yet and each record is
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,7 +15,7 @@ from bench.core.store import ResultsStore
 from bench.core.task import TaskData
 from bench.training.cells import Grid, expand_cells
 from bench.training.executors import Executor
-from bench.training.runner import CellJob
+from bench.training.runner import CellJob, identity_labels
 
 
 @dataclass(frozen=True)
@@ -45,10 +46,24 @@ def plan_jobs(grid: Grid, data_dir: Path | None) -> list[CellJob]:
     return jobs
 
 
+def _label_done_cells_for_this_search(jobs: list[CellJob], stored: dict[str, CellResult],
+                                      store: ResultsStore) -> None:
+    """A done cell that is also a point of this run's --search (it ran before, alone or in another
+    grid) takes part in the selection: its record is stored again with this grid's labels."""
+    for job in jobs:
+        record = stored.get(job.cell_id)
+        labels = identity_labels(job)
+        if record is not None and labels != {key: getattr(record, key) for key in labels}:
+            stored[job.cell_id] = dataclasses.replace(record, **labels)
+            store.append(stored[job.cell_id])
+
+
 def run_sweep(jobs: list[CellJob], store: ResultsStore,
               executor: Executor) -> tuple[SweepSummary, list[CellResult]]:
     """Run the jobs not already done in the store; each record is appended as soon as it arrives."""
-    done = store.done_cell_ids()
+    stored = {record.cell_id: record for record in store.latest() if record.succeeded}
+    _label_done_cells_for_this_search(jobs, stored, store)
+    done = set(stored)
     todo = list({job.cell_id: job for job in jobs if job.cell_id not in done}.values())
     records: list[CellResult] = []
 
