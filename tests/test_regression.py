@@ -137,7 +137,8 @@ def test_compare_reports_the_paired_difference_and_needs_two_seeds_for_an_interv
 
 @pytest.mark.parametrize(("baseline_records", "message"), [
     ([record("lpt", seed, 0.8, epochs=20) for seed in SEEDS], "have no configuration in common"),
-    ([replace(record("lpt", seed, 0.8), status=CellStatus.FAILED) for seed in SEEDS], "has no successful cells"),
+    ([replace(record("lpt", seed, 0.8), status=CellStatus.FAILED) for seed in SEEDS],
+     "has no successful cells"),
 ])
 def test_a_check_that_compares_nothing_is_an_error_not_a_pass(tmp_path, capsys, baseline_records, message):
     from reports.aggregate import cells_frame
