@@ -18,7 +18,7 @@ REFERENCE_METHODS = ("linear_probe",)  # shown beside the majority class, not ra
 def cells_frame(records: Sequence[CellResult]) -> pd.DataFrame:
     """One row per cell record, every field a column."""
     columns = [field.name for field in dataclasses.fields(CellResult)]
-    frame = pd.DataFrame([dataclasses.asdict(record) for record in records], columns=columns)
+    frame = pd.DataFrame([record.as_dict() for record in records], columns=columns)
     frame["status"] = frame["status"].astype(str)
     frame["shots"] = frame["shots"].astype("object").where(frame["shots"].notna(), "full").astype(str)
     frame["split"] = frame["split"].astype("object").where(frame["split"].notna(), "-").astype(str)

@@ -89,10 +89,46 @@ def test_a_cell_whose_process_is_killed_is_recorded_as_failed_and_the_sweep_goes
     assert records[0].error == "worker exited -9 without a result"
 
 
-def test_a_corrupt_results_line_is_a_one_line_error_not_a_crash(tmp_path):
-    (tmp_path / "results.jsonl").write_text('{"cell_id": "a", "status"\n')
-    with pytest.raises(BenchError, match="line 1 is not a result record"):
+def _record_numbered(seed: int) -> CellResult:
+    return CellResult(cell_id=f"c{seed}", config_id="c", status=CellStatus.SUCCESS, task="t",
+                      task_version="1", language="en", method="m", method_config="{}", model="x", seed=seed,
+                      shots=1, split=None, zero_shot=False, metric="accuracy")
+
+
+@pytest.mark.parametrize("bad_line", [b'{"cell_id": "a", "status"', b"[1, 2]", b"null",
+                                      b"\xff\xfe not utf-8"])
+def test_a_bad_line_in_the_middle_is_a_one_line_error_naming_it(tmp_path, bad_line):
+    good = _record_numbered(1).to_json().encode()
+    (tmp_path / "results.jsonl").write_bytes(good + b"\n" + bad_line + b"\n" + good + b"\n")
+    with pytest.raises(BenchError, match="line 2 is not a result record.*delete that line"):
         ResultsStore(tmp_path).load()
+
+
+def test_a_torn_last_line_is_dropped_with_a_warning_and_cut_by_the_next_append(tmp_path, capsys):
+    store = ResultsStore(tmp_path)
+    store.append(_record_numbered(1))
+    with open(store.path, "ab") as handle:  # a crash in the middle of writing the second record
+        handle.write(_record_numbered(2).to_json().encode()[:40])
+    before = store.path.read_bytes()
+    assert [record.seed for record in store.load()] == [1]
+    assert "last line is an incomplete record" in capsys.readouterr().err
+    store.append(_record_numbered(3))
+    assert [record.seed for record in store.load()] == [1, 3]
+    assert store.path.read_bytes().startswith(before[: before.rindex(b"\n") + 1])  # old records untouched
+
+
+def test_a_results_path_that_is_a_folder_is_a_one_line_error(tmp_path):
+    (tmp_path / "results.jsonl").mkdir()
+    with pytest.raises(BenchError, match="is not a file"):
+        ResultsStore(tmp_path).load()
+
+
+def test_an_append_adds_one_line_and_never_rewrites_the_file(tmp_path):
+    store = ResultsStore(tmp_path)
+    store.append(_record_numbered(1))
+    inode, first = store.path.stat().st_ino, store.path.read_bytes()
+    store.append(_record_numbered(2))
+    assert store.path.stat().st_ino == inode and store.path.read_bytes().startswith(first)
 
 
 def test_report_writes_linked_figures(tmp_path, tiny_model, data_dir):
@@ -114,8 +150,4 @@ def test_concurrent_appends_to_one_store_lose_no_record(tmp_path):
 
 def _append_records(out: str, worker: int) -> None:
     for index in range(10):
-        seed = worker * 10 + index
-        ResultsStore(Path(out)).append(CellResult(
-            cell_id=f"c{seed}", config_id="c", status=CellStatus.SUCCESS, task="t", task_version="1",
-            language="en", method="m", method_config="{}", model="x", seed=seed, shots=1, split=None,
-            zero_shot=False, metric="accuracy"))
+        ResultsStore(Path(out)).append(_record_numbered(worker * 10 + index))

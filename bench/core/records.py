@@ -75,14 +75,21 @@ class CellResult:
     error: str = ""
 
     def to_json(self) -> str:
-        return json.dumps(dataclasses.asdict(self), ensure_ascii=False, sort_keys=True)
+        return json.dumps(self.as_dict(), ensure_ascii=False, sort_keys=True)
+
+    def as_dict(self) -> dict:
+        """Every field by name (the values are plain: no deep copy needed, unlike dataclasses.asdict)."""
+        return {name: getattr(self, name) for name in FIELD_NAMES}
 
     @classmethod
     def from_dict(cls, values: dict) -> CellResult:
-        known = {field.name for field in dataclasses.fields(cls)}
-        record = cls(**{key: value for key, value in values.items() if key in known})
-        return dataclasses.replace(record, status=CellStatus(record.status))
+        known = {key: value for key, value in values.items() if key in FIELD_NAMES}
+        known["status"] = CellStatus(known.get("status"))
+        return cls(**known)
 
     @property
     def succeeded(self) -> bool:
         return self.status == CellStatus.SUCCESS
+
+
+FIELD_NAMES = frozenset(field.name for field in dataclasses.fields(CellResult))

@@ -1,5 +1,5 @@
-"""The results.jsonl store: one record per line, every write atomic and locked, so a sweep can be
-killed at any moment and resumed."""
+"""The results.jsonl store: one record per line, appended (never rewritten) under a lock and fsync'd,
+so a sweep can be killed at any moment and resumed."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import fcntl
 import functools
 import json
 import os
+import sys
 import tempfile
 from pathlib import Path
 
@@ -18,25 +19,40 @@ RESULTS_FILE = "results.jsonl"
 
 
 class ResultsStore:
-    """results.jsonl under an output folder; every write replaces the file atomically."""
+    """results.jsonl under an output folder."""
 
     def __init__(self, out_dir: Path) -> None:
         self.out_dir = Path(out_dir)
         self.path = self.out_dir / RESULTS_FILE
 
     def load(self) -> list[CellResult]:
+        """Every record in file order. A torn last line (a crash mid-write) is dropped with a warning;
+        a bad line anywhere else is a one-line error naming it."""
         if not self.path.exists():
             return []
-        records = []
-        for number, line in enumerate(self.path.read_text(encoding="utf-8").splitlines(), start=1):
-            if not line.strip():
-                continue
+        if not self.path.is_file():
+            raise BenchError(f"{self.path} is not a file: move it away or point --out elsewhere")
+        data = self.path.read_bytes()
+        lines = data.split(b"\n")
+        torn = lines.pop() if lines else b""  # what follows the last newline: empty unless torn
+        records = [record for number, line in enumerate(lines, start=1)
+                   if (record := self._parse(line, number)) is not None]
+        if torn.strip():
             try:
-                records.append(CellResult.from_dict(json.loads(line)))
-            except (json.JSONDecodeError, TypeError, ValueError) as error:
-                raise BenchError(f"{self.path}: line {number} is not a result record ({error}); "
-                                 f"remove the line or point --out elsewhere") from error
+                records.append(_record(torn))
+            except (UnicodeDecodeError, json.JSONDecodeError, TypeError, ValueError, AttributeError):
+                _warn_once(f"warning: {self.path}: its last line is an incomplete record (a write was cut "
+                           f"off); it is ignored, and the next record written replaces it")
         return records
+
+    def _parse(self, line: bytes, number: int) -> CellResult | None:
+        if not line.strip():
+            return None
+        try:
+            return _record(line)
+        except (UnicodeDecodeError, json.JSONDecodeError, TypeError, ValueError, AttributeError) as error:
+            raise BenchError(f"{self.path}: line {number} is not a result record ({type(error).__name__}); "
+                             f"delete that line (its cell re-runs) or point --out elsewhere") from error
 
     def latest(self) -> list[CellResult]:
         """The last record of each cell, in the order the last records were written (a re-run
@@ -51,13 +67,42 @@ class ResultsStore:
         return {record.cell_id for record in self.latest() if record.succeeded}
 
     def append(self, record: CellResult) -> None:
-        """Add a record; a lock keeps two sweeps sharing an output folder from losing records."""
+        """Add one line (O(1): the file is never rewritten), fsync'd, under a lock that keeps sweeps
+        sharing an output folder from interleaving; a torn last line left by a crash is cut off first."""
         self.out_dir.mkdir(parents=True, exist_ok=True)
+        line = (record.to_json() + "\n").encode("utf-8")
         with _locked(self.out_dir / f".{RESULTS_FILE}.lock"):
-            existing = self.path.read_text(encoding="utf-8") if self.path.exists() else ""
-            if existing and not existing.endswith("\n"):
-                existing += "\n"
-            write_atomically(self.path, existing + record.to_json() + "\n")
+            descriptor = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o666)
+            try:
+                _cut_torn_line(descriptor)
+                written = 0
+                while written < len(line):
+                    written += os.write(descriptor, line[written:])
+                os.fsync(descriptor)
+            finally:
+                os.close(descriptor)
+
+
+@functools.cache
+def _warn_once(message: str) -> None:
+    print(message, file=sys.stderr)
+
+
+def _record(line: bytes) -> CellResult:
+    values = json.loads(line.decode("utf-8"))
+    if not isinstance(values, dict):
+        raise TypeError(f"a JSON {type(values).__name__}, not an object")
+    return CellResult.from_dict(values)
+
+
+def _cut_torn_line(descriptor: int) -> None:
+    """Truncate an unfinished last line (no newline after it): the record it began was never whole."""
+    size = os.fstat(descriptor).st_size
+    if not size or os.pread(descriptor, 1, size - 1) == b"\n":
+        return
+    tail = os.pread(descriptor, min(size, 1 << 20), max(0, size - (1 << 20)))
+    keep = size - len(tail) + tail.rfind(b"\n") + 1 if b"\n" in tail else 0
+    os.ftruncate(descriptor, keep)
 
 
 @contextlib.contextmanager
