@@ -1,9 +1,11 @@
-"""Library versions recorded beside every result."""
+"""Library versions and the PETBench revision recorded beside every result."""
 
 from __future__ import annotations
 
 import functools
+import subprocess
 from importlib import metadata
+from pathlib import Path
 
 import bench
 
@@ -21,3 +23,23 @@ def library_versions() -> str:
             parts.append(f"{name}=missing")
     parts.append(f"petbench={bench.__version__}")
     return ",".join(parts)
+
+
+@functools.cache
+def petbench_revision() -> str:
+    """The PETBench commit the code comes from ("a1b2c3d", "+dirty" with uncommitted changes), or
+    the installed version where the code is not a git checkout of its own."""
+    checkout = Path(bench.__file__).resolve().parent.parent
+    if not (checkout / ".git").exists():
+        return f"{bench.__version__} (installed)"
+    try:
+        commit = _git(checkout, "rev-parse", "--short", "HEAD")
+        changes = _git(checkout, "status", "--porcelain", "--untracked-files=no")
+    except (OSError, subprocess.SubprocessError):
+        return f"{bench.__version__} (git unreadable)"
+    return f"{commit}+dirty" if changes else commit
+
+
+def _git(checkout: Path, *arguments: str) -> str:
+    return subprocess.run(["git", "-C", str(checkout), *arguments], capture_output=True, text=True,
+                          timeout=10, check=True).stdout.strip()

@@ -46,6 +46,7 @@ class CellResult:
     data_source: str = ""
     data_fingerprint: str = ""  # hash of the content of the data files read
     versions: str = ""  # "torch=...,transformers=...,peft=...,datasets=...,petbench=..."
+    petbench_revision: str = ""  # the commit the code came from ("+dirty": uncommitted changes); not identity
     device: str = ""
     dtype: str = ""
     threads: int = 0  # CPU threads the cell's process used

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 import torch
 
 from bench.core.device import DeviceChoice
-from bench.core.environment import library_versions
+from bench.core.environment import library_versions, petbench_revision
 from bench.core.errors import BenchError, one_line
 from bench.core.loading import model_family
 from bench.core.measure import PeakMemory, RunningCells, Stopwatch
@@ -93,7 +93,7 @@ def run_job(job: CellJob, settings: WorkerSettings = WorkerSettings()) -> CellRe
         return failed_record(job, one_line(error), wall_seconds=time.perf_counter() - started)
     # the worker's own environment (on a cluster it may differ from the driver's)
     environment = dict(device=device.name, dtype=device.dtype_name, threads=torch.get_num_threads(),
-                       versions=library_versions())
+                       versions=library_versions(), petbench_revision=petbench_revision())
     with RunningCells() as running:
         try:
             measured, status, error = _measure(job, device, running), CellStatus.SUCCESS, ""
