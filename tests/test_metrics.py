@@ -22,8 +22,13 @@ def test_perfect_and_constant_predictions():
     assert math.isclose(score("matthews", [1, 1, 1], [0, 1, 0]), 0.0)
 
 
-def test_every_metric_name_has_a_function_and_every_task_names_one():
+def test_every_metric_name_has_a_function_and_every_tasks_metric_scores_its_own_labels():
     assert set(METRIC_FUNCTIONS) == set(Metric)
-    assert {TASKS.get(name).metric for name in TASKS} <= set(Metric)
+    for name in TASKS:
+        task = TASKS.get(name)
+        golds = [label % task.n_labels for label in range(2 * task.n_labels)]
+        assert score(task.metric, golds, golds) == pytest.approx(1.0), name  # perfect is the maximum
+        wrong = [(label + 1) % task.n_labels for label in golds]
+        assert score(task.metric, wrong, golds) < 0.5, name
     with pytest.raises(ValueError):
         score("bleu", [1], [1])

@@ -151,3 +151,24 @@ def test_concurrent_appends_to_one_store_lose_no_record(tmp_path):
 def _append_records(out: str, worker: int) -> None:
     for index in range(10):
         ResultsStore(Path(out)).append(_record_numbered(worker * 10 + index))
+
+
+def test_running_cells_counts_the_live_cells_that_shared_the_machine_and_forgets_dead_ones(tmp_path):
+    import subprocess
+    import sys
+
+    from bench.core.measure import RunningCells
+
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        (tmp_path / str(sleeper.pid)).touch()  # another live cell on the machine
+        (tmp_path / "999999999").touch()  # a marker left by a cell that died
+        with RunningCells(tmp_path) as running:
+            assert running.most == 2
+        assert not (tmp_path / "999999999").exists()
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+    with RunningCells(tmp_path) as alone:
+        pass
+    assert alone.most == 1

@@ -1,6 +1,5 @@
 """Every speed feature has an off switch and gives the same results (or within bf16 tolerance)."""
 
-import dataclasses
 
 import pytest
 import torch
@@ -11,6 +10,7 @@ from bench.training.loop import (
     EncodedSplits,
     Toggle,
     TrainConfig,
+    make_optimizer,
     pad_multiple,
     prepare_model,
     should_compile,
@@ -199,9 +199,22 @@ def test_compile_is_automatic_on_cuda_for_long_cells_only_and_has_an_off_switch(
     assert pad_multiple(TrainConfig(pad_to_multiple_of=1), CUDA_LIKE) == 1
 
 
-def test_speed_switches_are_fields_of_the_train_config():
-    switches = {field.name for field in dataclasses.fields(TrainConfig)}
-    assert {"fused_optimizer", "frozen_bf16", "compile", "log_every", "pad_to_multiple_of"} <= switches
+@pytest.mark.parametrize("fused", [True, False])
+def test_each_speed_switch_reaches_what_it_switches(fused, tiny_model):
+    """fused_optimizer picks the optimiser kernel, pad_to_multiple_of the batch padding, compile the
+    compilation, frozen_bf16 the dtype frozen weights are stored in under bf16 autocast."""
+    built = build("lora", tiny_model)
+    optimizer = make_optimizer(built.model, TrainConfig(fused_optimizer=fused), 1e-3)
+    assert bool(optimizer.defaults.get("fused")) is fused
+    assert pad_multiple(TrainConfig(pad_to_multiple_of=8), CPU) == 8 and pad_multiple(TrainConfig(), CPU) == 1
+    assert not should_compile(TrainConfig(compile=Toggle.OFF), CPU, 10**6)
+    assert should_compile(TrainConfig(compile=Toggle.ON), CPU, 1)
+    bf16 = DeviceChoice(torch.device("cpu"), torch.bfloat16)
+    for frozen_bf16, dtype in ((True, torch.bfloat16), (False, torch.float32)):
+        model = prepare_model(build("lora", tiny_model), TrainConfig(frozen_bf16=frozen_bf16), bf16)
+        frozen = [p for p in model.parameters() if not p.requires_grad]
+        trained = [p for p in model.parameters() if p.requires_grad]
+        assert {p.dtype for p in frozen} == {dtype} and {p.dtype for p in trained} == {torch.float32}
 
 
 @pytest.mark.parametrize("native_bf16", [True, False])

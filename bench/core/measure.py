@@ -78,9 +78,6 @@ class Stopwatch:
 
     _started: float | None = field(default=None, repr=False)
 
-    def time(self, samples: int) -> _Region:
-        return _Region(self, samples)
-
     def start(self) -> None:
         """Open a span of several timed calls (one device sync here and one at stop)."""
         if self._started is None:
@@ -93,24 +90,6 @@ class Stopwatch:
             self.seconds += time.perf_counter() - self._started
             self.samples += samples
             self._started = None
-
-    @property
-    def samples_per_second(self) -> float | None:
-        return self.samples / self.seconds if self.seconds > 0 else None
-
-
-class _Region:
-    def __init__(self, watch: Stopwatch, samples: int) -> None:
-        self.watch, self.samples = watch, samples
-
-    def __enter__(self) -> None:
-        self.watch.sync()
-        self.start = time.perf_counter()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.watch.sync()
-        self.watch.seconds += time.perf_counter() - self.start
-        self.watch.samples += self.samples
 
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Generic, TypeVar
 
 from bench.core.errors import BenchError
@@ -31,12 +31,6 @@ class Registry(Generic[T]):
     def remove(self, name: str) -> T:
         """Take an entry out (a plugin that is unloaded; tests that plant an entry)."""
         return self._entries.pop(name)
-
-    def decorator(self, name: str) -> Callable[[T], T]:
-        def register(entry: T) -> T:
-            return self.add(name, entry)
-
-        return register
 
     def get(self, name: str) -> T:
         if name in self._entries:
