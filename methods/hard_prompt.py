@@ -20,7 +20,7 @@ class HardPromptConfig(GradientConfig):
     label_words_only: bool = knob(True, LABEL_WORDS_ONLY_HELP)
 
 
-@register_method("hard_prompt", config=HardPromptConfig, needs=(Capability.MLM_HEAD,))
+@register_method("hard_prompt", config=HardPromptConfig, needs=(Capability.MLM_HEAD,), zero_shot=True)
 def build_hard_prompt(config: HardPromptConfig, *, model: ModelRef, task: TaskSpec,
                       max_length: int) -> BuiltMethod:
     """PET-style hard prompt: template + verbalizer read out by the MLM head at [MASK]."""

@@ -15,7 +15,15 @@ from torch import nn
 
 from bench.core.encoded import EncodedExample, collate
 from bench.core.knobs import knob
-from bench.core.method import BuiltMethod, FitContext, FitOutcome, MethodConfig, register_method
+from bench.core.method import (
+    BuiltMethod,
+    FitContext,
+    FitOutcome,
+    MethodConfig,
+    Role,
+    Training,
+    register_method,
+)
 from bench.core.models import ModelRef
 from bench.core.task import TaskSpec
 from methods.heads import POOLING_HELP, EncoderClassifier, Pooling, load_pooled_parts
@@ -102,7 +110,7 @@ def fit_probe(model: EncoderClassifier, config: LinearProbeConfig, pad_id: int,
     return FitOutcome(dev_score=best_score, train_samples=len(train) + len(dev), train_seconds=seconds)
 
 
-@register_method("linear_probe", config=LinearProbeConfig, in_perf=False)
+@register_method("linear_probe", config=LinearProbeConfig, training=Training.FIT, role=Role.REFERENCE)
 def build_linear_probe(config: LinearProbeConfig, *, model: ModelRef, task: TaskSpec,
                        max_length: int) -> BuiltMethod:
     """Linear probe: logistic regression on the frozen encoder's pooled embeddings, C chosen on dev."""

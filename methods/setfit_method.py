@@ -20,6 +20,7 @@ from bench.core.method import (
     FitContext,
     FitOutcome,
     MethodConfig,
+    Training,
     learning_rate_knob,
     register_method,
 )
@@ -135,7 +136,7 @@ def _accuracy(predictions, references) -> dict[str, float]:
 
 # fp32 whatever --precision says: under bf16 autocast its contrastive training scored 3.2 points lower
 # on SST-2, on 5 seeds of 5 (docs/results/cpu-bf16.md)
-@register_method("setfit", config=SetFitConfig, requires=("setfit",), extra="setfit", in_perf=False,
+@register_method("setfit", config=SetFitConfig, requires=("setfit",), extra="setfit", training=Training.FIT,
                  fp32_only=True)
 def build_setfit(config: SetFitConfig, *, model: ModelRef, task: TaskSpec, max_length: int) -> BuiltMethod:
     """SetFit: contrastive fine-tuning on sentence pairs, then a logistic-regression head."""

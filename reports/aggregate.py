@@ -9,10 +9,9 @@ from collections.abc import Sequence
 
 import pandas as pd
 
+from bench.core.method import Role
 from bench.core.records import CellResult
 from reports.stats import summarize
-
-REFERENCE_METHODS = ("linear_probe",)  # shown beside the majority class, not ranked with the methods
 
 
 def cells_frame(records: Sequence[CellResult]) -> pd.DataFrame:
@@ -73,6 +72,7 @@ def group_frame(cells: pd.DataFrame, *, by: str = "config_id") -> pd.DataFrame:
         mlm_head_detail=("mlm_head_detail", "first"),
         pooling=("pooling", "first"), device=("device", "first"), dtype=("dtype", "first"),
         cells_on_machine=("cells_on_machine", "max"), zero_shot=("zero_shot", "first"),
+        role=("role", "first"),
         stalled=("never_beat_start", lambda values: int(values.astype(bool).sum())),
     ).reset_index()
     summaries = [summarize(group["score"].tolist()) for _, group in grouped]
@@ -84,5 +84,5 @@ def group_frame(cells: pd.DataFrame, *, by: str = "config_id") -> pd.DataFrame:
     if by == "config_id":
         labels = config_labels(ok)
         frame["method_label"] = [labels[config] for config in frame["config_id"]]
-    frame["reference"] = frame["method"].isin(REFERENCE_METHODS)
+    frame["reference"] = frame["role"] == Role.REFERENCE
     return frame

@@ -14,7 +14,8 @@ SENTENCES = [Example(("a great and moving film",), 1), Example(("dull , flat and
              Example(("loved every minute",), 1), Example(("hated it",), 0)]
 PAIRS = [Example(("他说明天会下雨", "明天可能下雨"), 0), Example(("今天很热", "今天很冷"), 2),
          Example(("我喜欢猫", "我有一只猫"), 1)]
-LOOP_METHODS = [name for name in METHODS.names() if METHODS.get(name).in_perf and METHODS.get(name).available]
+LOOP_METHODS = [name for name in METHODS.names()
+                if METHODS.get(name).training == "loop" and METHODS.get(name).available]
 
 
 def claimed(name: str, fragments: tuple[str, ...]) -> bool:

@@ -1,3 +1,5 @@
+import json
+
 import pytest
 
 from bench.core.errors import BenchError
@@ -32,7 +34,7 @@ def test_every_registered_method_builds_its_default_config_and_describes_itself(
     spec = METHODS.get(name)
     config = spec.make_config()
     assert spec.description
-    if spec.in_perf:  # trained by the gradient loop
+    if spec.training == "loop":  # trained by the gradient loop
         assert isinstance(config, GradientConfig) and config.learning_rate > 0 and config.epochs >= 1
     assert spec.make_config(config.knobs()) == config  # a record's knobs rebuild the same config
 
@@ -42,3 +44,49 @@ def test_the_issue_tasks_and_methods_are_built_in():
             "chnsenticorp", "lmbff_sst2"} <= set(TASKS.names())
     assert {"full_ft", "hard_prompt", "p_tuning", "prefix_tuning", "p_tuning_v2", "lpt", "mask_pool", "lora",
             "prompt_tuning"} <= set(METHODS.names())
+
+
+def test_zero_shot_runs_the_methods_with_a_zero_shot_form_and_refuses_the_others_up_front(capsys, tmp_path,
+                                                                                        tiny_model, data_dir):
+    from bench.cli.main import main
+
+    common = ["--model", str(tiny_model), "--data-dir", str(data_dir), "--zero-shot", "--shots", "8",
+              "--executor", "inline", "--out", str(tmp_path)]
+    assert main([*common, "--methods", "hard_prompt,linear_probe"]) == 2
+    err = capsys.readouterr().err
+    assert "linear_probe has no zero-shot form" in err and "methods with one: hard_prompt" in err
+    assert not (tmp_path / "results.jsonl").exists()
+    assert main(common) == 0  # 'all' under --zero-shot: the methods that have a zero-shot form
+    ran = {json.loads(line)["method"] for line in (tmp_path / "results.jsonl").read_text().splitlines()}
+    assert ran == {name for name in METHODS if METHODS.get(name).zero_shot} == {"hard_prompt"}
+
+
+def test_a_reference_role_declared_at_registration_is_what_the_report_reads(tmp_path, tiny_model, data_dir):
+    from bench.core.method import Role, register_method
+    from methods.full_ft import FullFTConfig, build_full_ft
+    from reports import write_reports
+    from tests.helpers import run_tiny, tiny_grid
+
+    register_method("reference_full_ft", config=FullFTConfig, role=Role.REFERENCE)(build_full_ft)
+    try:
+        grid = tiny_grid(tiny_model, methods=("full_ft", "reference_full_ft"))
+        records = run_tiny(grid, tmp_path, data_dir)
+    finally:
+        METHODS.remove("reference_full_ft")
+    assert {(record.method, record.role) for record in records} == {("full_ft", "method"),
+                                                                   ("reference_full_ft", "reference")}
+    report = write_reports(tmp_path)
+    assert "| reference_full_ft (reference) |" in report and "| full_ft (reference) |" not in report
+
+
+def test_a_fit_method_whose_builder_returns_no_fit_fails_its_cell_saying_so(tmp_path, tiny_model, data_dir):
+    from bench.core.method import Training, register_method
+    from methods.full_ft import FullFTConfig, build_full_ft
+    from tests.helpers import run_tiny, tiny_grid
+
+    register_method("fitless", config=FullFTConfig, training=Training.FIT)(build_full_ft)
+    try:
+        [record] = run_tiny(tiny_grid(tiny_model, methods=("fitless",)), tmp_path, data_dir)
+    finally:
+        METHODS.remove("fitless")
+    assert not record.succeeded and "registered as trained by its own fit" in record.error

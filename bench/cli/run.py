@@ -35,7 +35,8 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     grid.add_argument("--task-file", action="append", default=[], metavar="FILE",
                       help="a YAML/TOML task definition to register and run (repeatable)")
     grid.add_argument("--methods", default="all", help="comma-separated method names, or 'all' (every "
-                                                       "registered method whose extra is installed)")
+                                                       "registered method whose extra is installed; with "
+                                                       "--zero-shot, every one with a zero-shot form)")
     grid.add_argument("--model", default=None,
                       help=f"embedded name (all-MiniLM-L6-v2, multilingual-e5-small), local folder or hub "
                            f"id of an encoder of a registered family (BERT, RoBERTa, XLM-R, DeBERTa-v2/v3, "
@@ -97,7 +98,8 @@ def build_grid(args: argparse.Namespace) -> tuple[Grid, PluginSetup]:
     """Everything the CLI can check before the first cell: names, knobs, numbers, seeds, splits, model."""
     setup = load_plugins(plugin_files(args.plugin))
     tasks = _tasks(args)
-    method_names = _method_names(args.methods)
+    train = dataclass_from_options(TrainConfig, args)
+    method_names = _method_names(args.methods, zero_shot=train.zero_shot)
     overrides = parse_overrides(args.set)
     for method in overrides:
         get_method(method)
@@ -111,8 +113,8 @@ def build_grid(args: argparse.Namespace) -> tuple[Grid, PluginSetup]:
     check_search_axes(search, method_names)
     _check_splits(tasks, args.split)
     grid = Grid(tasks=tasks, methods=choices, model=_model(args.model, tasks), seeds=_seeds(args.seeds),
-                shots=_shots(args.shots), splits=args.split, train=dataclass_from_options(TrainConfig, args),
-                search=search, runtime=_runtime(args))
+                shots=_shots(args.shots), splits=args.split, train=train, search=search,
+                runtime=_runtime(args))
     check_model_for_grid(grid.model, method_names, max_length=grid.train.max_length,
                          zero_shot=grid.train.zero_shot)
     return grid, setup
@@ -128,14 +130,22 @@ def _tasks(args: argparse.Namespace) -> tuple[TaskSpec, ...]:
     return tuple(dict.fromkeys([*(get_task(name) for name in names), *from_files]))
 
 
-def _method_names(value: str) -> list[str]:
+def _method_names(value: str, *, zero_shot: bool = False) -> list[str]:
+    """The grid's methods; with --zero-shot, 'all' means every method with a zero-shot form, and a
+    named method without one is refused."""
     if value == "all":
-        return [name for name in METHODS.names() if METHODS.get(name).available]
+        return [name for name in METHODS.names()
+                if METHODS.get(name).available and (METHODS.get(name).zero_shot or not zero_shot)]
     names = list(dict.fromkeys(_comma_list(value)))
     if not names:
         raise BenchError("--methods is empty: name at least one method, or 'all'")
     for name in names:
         get_method(name).require_available()
+    without = [name for name in names if zero_shot and not get_method(name).zero_shot]
+    if without:
+        having = ", ".join(name for name in METHODS.names() if METHODS.get(name).zero_shot)
+        raise BenchError(f"--zero-shot: {', '.join(without)} has no zero-shot form (it must train before it "
+                         f"predicts anything meaningful); methods with one: {having}")
     return names
 
 

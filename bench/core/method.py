@@ -20,6 +20,20 @@ from bench.core.knobs import jsonable, knob, knob_types, parse_knob_value, valid
 from bench.core.registry import Registry
 
 
+class Training(StrEnum):
+    """How a method's cells are trained."""
+
+    LOOP = "loop"  # the shared gradient loop (perf can time its step)
+    FIT = "fit"  # its own fit, outside the loop (BuiltMethod.fit), then the shared evaluation
+
+
+class Role(StrEnum):
+    """What a method's rows are in a report."""
+
+    METHOD = "method"  # ranked with the others
+    REFERENCE = "reference"  # a reference row beside the majority class, not ranked
+
+
 class HeadOrigin(StrEnum):
     """Where the masked-LM head a prompt method reads came from."""
 
@@ -134,7 +148,9 @@ class MethodSpec:
     perf_variants: Mapping[str, PerfVariant] = field(default_factory=dict)
     requires: tuple[str, ...] = ()  # importable packages it needs (from an extra)
     extra: str = ""  # the pip extra that provides them
-    in_perf: bool = True  # False for methods trained outside the gradient loop (no step to time)
+    training: Training = Training.LOOP
+    role: Role = Role.METHOD
+    zero_shot: bool = False  # has a zero-shot form: meaningful predictions before any training
     needs: tuple[Capability, ...] = ()  # what it needs of the model's encoder family
     fp32_only: bool = False  # runs in fp32 whatever the precision (its cells' dtype is fp32)
 
@@ -172,7 +188,8 @@ METHODS: Registry[MethodSpec] = Registry("method")
 
 def register_method(name: str, *, config: type[MethodConfig], peer: str | None = None,
                     perf_variants: Mapping[str, PerfVariant] | None = None, requires: tuple[str, ...] = (),
-                    extra: str = "", in_perf: bool = True, needs: tuple[Capability, ...] = (),
+                    extra: str = "", training: Training = Training.LOOP, role: Role = Role.METHOD,
+                    zero_shot: bool = False, needs: tuple[Capability, ...] = (),
                     fp32_only: bool = False) -> Callable[[Builder], Builder]:
     """Decorator: register builder(config, *, model, task, max_length) -> BuiltMethod under a name.
     The first line of the builder's docstring is the method's description."""
@@ -180,7 +197,7 @@ def register_method(name: str, *, config: type[MethodConfig], peer: str | None =
     def register(build: Builder) -> Builder:
         description = (build.__doc__ or "").strip().splitlines()[0] if build.__doc__ else ""
         METHODS.add(name, MethodSpec(name, config, build, description, peer, dict(perf_variants or {}),
-                                     requires, extra, in_perf, needs, fp32_only))
+                                     requires, extra, training, role, zero_shot, needs, fp32_only))
         return build
 
     return register

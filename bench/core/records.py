@@ -43,6 +43,7 @@ class CellResult:
     train_config: str = ""  # JSON of the loop's settings (batch size, max length, warm-up, ...)
     model_fingerprint: str = ""  # hash of the local model folder, or the hub revision
     family: str = ""  # the encoder family that served the model (bench.core.family)
+    role: str = "method"  # a bench.core.method.Role: reference rows are not ranked with the methods
     data_source: str = ""
     data_fingerprint: str = ""  # hash of the content of the data files read
     versions: str = ""  # "torch=...,transformers=...,peft=...,datasets=...,petbench=..."

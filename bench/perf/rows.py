@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bench.core.errors import BenchError
-from bench.core.method import METHODS, get_method
+from bench.core.method import METHODS, Training, get_method
 from bench.perf.peers import PEERS
 
 
@@ -23,7 +23,7 @@ def all_rows() -> list[PerfRow]:
     rows = []
     for name in METHODS.names():
         spec = METHODS.get(name)
-        if not spec.available or not spec.in_perf:
+        if not spec.available or spec.training != Training.LOOP:
             continue
         rows.append(PerfRow(name, name, (), spec.peer or ""))
         rows += [PerfRow(variant, name, tuple(details.knobs), details.peer or "")

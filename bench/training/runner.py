@@ -17,7 +17,7 @@ from bench.core.environment import library_versions, petbench_revision
 from bench.core.errors import BenchError, one_line
 from bench.core.loading import model_family
 from bench.core.measure import PeakMemory, RunningCells, Stopwatch
-from bench.core.method import BuiltMethod, FitContext, GradientConfig, MethodConfig, get_method
+from bench.core.method import BuiltMethod, FitContext, GradientConfig, MethodConfig, Training, get_method
 from bench.core.metrics import score
 from bench.core.models import cache_dir
 from bench.core.records import CellResult, CellStatus
@@ -51,7 +51,8 @@ def identity(job: CellJob) -> dict:
     cell, knobs = job.cell, dict(job.cell.knobs)
     return dict(cell_id=job.cell_id, config_id=cell.config_id, **identity_labels(job),
                 task=cell.task.name, task_version=cell.task.version, language=cell.task.language,
-                method=cell.method, method_config=_json(knobs), model=cell.model.display_name,
+                method=cell.method, role=get_method(cell.method).role.value, method_config=_json(knobs),
+                model=cell.model.display_name,
                 model_fingerprint=cell.model.fingerprint, family=_family_name(cell), seed=cell.seed,
                 shots=cell.shots, split=cell.split,
                 zero_shot=cell.train.zero_shot, metric=cell.task.metric.value,
@@ -150,7 +151,7 @@ def _train(built: BuiltMethod, cell: CellSpec, config: MethodConfig, encoded: En
            splits: CellSplits, device: DeviceChoice) -> TrainOutcome:
     """The shared gradient loop, or the method's own fit (then the shared evaluation)."""
     metric = cell.task.metric
-    if built.fit is None or cell.train.zero_shot:
+    if get_method(cell.method).training == Training.LOOP or cell.train.zero_shot:
         if not isinstance(config, GradientConfig):
             raise BenchError(f"method {cell.method} returns no fit and its config is no GradientConfig: "
                              f"derive the config from GradientConfig (learning_rate, epochs)")
@@ -159,6 +160,9 @@ def _train(built: BuiltMethod, cell: CellSpec, config: MethodConfig, encoded: En
     context = FitContext(train=encoded.train, dev=encoded.dev, train_texts=[e.texts for e in splits.train],
                          dev_texts=[e.texts for e in splits.dev], metric=lambda p, g: score(metric, p, g),
                          device=device, seed=cell.seed, batch_size=cell.train.eval_batch_size)
+    if built.fit is None:
+        raise BenchError(f"method {cell.method} is registered as trained by its own fit, but its builder "
+                         f"returned no fit: set BuiltMethod.fit, or register it with training=Training.LOOP")
     fitted = built.fit(context)
     watch = Stopwatch(device.synchronize)
     model = built.model.to(device.device)
