@@ -135,3 +135,26 @@ def test_perf_repeats_interleave_rounds_and_the_table_says_so(tmp_path):
 def test_zero_repeats_is_a_one_line_error(capsys):
     assert main(["perf", "--shape", "bert-tiny", "--repeats", "0"]) == 2
     assert "repeats=0 is out of range" in capsys.readouterr().err
+
+
+def test_peers_take_their_configuration_from_the_methods_they_mirror(tiny_model, monkeypatch):
+    """No peer restates a method's default: change LoRA's rank or the prompt length and the peer follows."""
+    from dataclasses import dataclass, replace
+
+    from bench.core.knobs import knob
+    from bench.core.method import METHODS
+    from bench.core.models import resolve_model
+    from bench.perf.peers import _peft_config, mirrored_config
+    from methods.lora import LoraMethodConfig
+
+    model = resolve_model(str(tiny_model))
+    assert mirrored_config("peer_lora") == METHODS.get("lora").make_config()
+    assert mirrored_config("peer_p_tuning").prompt_length == 20  # p_tuning_mlp's setup, not p_tuning's 8
+    lora = _peft_config("peer_lora", model)
+    assert (lora.r, lora.lora_alpha, lora.target_modules) == (8, 16, {"query", "value"})
+    @dataclass(frozen=True)
+    class Rank4(LoraMethodConfig):
+        rank: int = knob(4, "rank")
+
+    monkeypatch.setitem(METHODS._entries, "lora", replace(METHODS.get("lora"), config_type=Rank4))
+    assert _peft_config("peer_lora", model).r == 4

@@ -9,26 +9,37 @@ import torch
 from torch import nn
 
 from bench.core.device import DeviceChoice
-from bench.core.loading import get_peft_model_quietly, load_sequence_classifier
+from bench.core.errors import BenchError
+from bench.core.loading import get_peft_model_quietly, load_sequence_classifier, model_family
+from bench.core.method import METHODS, MethodConfig
 from bench.core.models import ModelRef
 
-PEER_LENGTH = 20
+
+def mirrored_config(peer: str) -> MethodConfig:
+    """The configuration a peer mirrors: the defaults of the first method (by name) that names it,
+    with the knobs of that method's perf variant for this peer where it has one (p_tuning_mlp)."""
+    for name in METHODS:
+        spec = METHODS.get(name)
+        variants = [variant for variant in spec.perf_variants.values() if variant.peer == peer]
+        if spec.peer == peer or variants:
+            knobs = dict(variants[0].knobs) if variants else {}
+            return spec.make_config(knobs)
+    raise BenchError(f"no registered method names the perf peer {peer}")
 
 
-def _peft_config(name: str):
+def _peft_config(name: str, model: ModelRef):
     from peft import LoraConfig, PrefixTuningConfig, PromptEncoderConfig, PromptTuningConfig, TaskType
 
-    configs = {
-        "peer_lora": lambda: LoraConfig(task_type=TaskType.SEQ_CLS, r=8, lora_alpha=16, lora_dropout=0.1,
-                                        target_modules=["query", "value"]),
-        "peer_prompt_tuning": lambda: PromptTuningConfig(task_type=TaskType.SEQ_CLS,
-                                                         num_virtual_tokens=PEER_LENGTH),
-        "peer_p_tuning": lambda: PromptEncoderConfig(task_type=TaskType.SEQ_CLS,
-                                                     num_virtual_tokens=PEER_LENGTH),
-        "peer_prefix_tuning": lambda: PrefixTuningConfig(task_type=TaskType.SEQ_CLS,
-                                                         num_virtual_tokens=PEER_LENGTH),
-    }
-    return configs[name]()
+    config = mirrored_config(name)
+    if name == "peer_lora":
+        return LoraConfig(task_type=TaskType.SEQ_CLS, r=config.rank, lora_alpha=config.alpha,
+                          lora_dropout=config.dropout,
+                          target_modules=model_family(model).projections(config.target_modules))
+    if name == "peer_prompt_tuning":
+        return PromptTuningConfig(task_type=TaskType.SEQ_CLS, num_virtual_tokens=config.prompt_length)
+    if name == "peer_p_tuning":
+        return PromptEncoderConfig(task_type=TaskType.SEQ_CLS, num_virtual_tokens=config.prompt_length)
+    return PrefixTuningConfig(task_type=TaskType.SEQ_CLS, num_virtual_tokens=config.prefix_length)
 
 
 # the reference rows; methods name theirs in their registration (peer=...)
@@ -42,7 +53,7 @@ def build_peer(name: str, model: ModelRef, n_labels: int) -> nn.Module:
         return classifier
     if name == "peer_prefix_tuning":
         expose_past_key_values(classifier)
-    return get_peft_model_quietly(classifier, _peft_config(name))
+    return get_peft_model_quietly(classifier, _peft_config(name, model))
 
 
 def cache_argument(backbone: nn.Module) -> str:
