@@ -4,7 +4,6 @@ prediction by the MLM head at [MASK] through the task's verbalizer."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import StrEnum
 
 import torch
 from torch import nn
@@ -29,12 +28,7 @@ from methods.mlm import (
     freeze_backbone_keep_head,
     load_mlm_classifier,
 )
-from methods.soft_prompt import PromptEncoder, place_prompts, template_with_prompts
-
-
-class PromptEncoderKind(StrEnum):
-    LSTM = "lstm"  # bidirectional 2-layer LSTM then a 2-layer MLP (the paper's encoder)
-    MLP = "mlp"  # the 2-layer MLP alone (peft's PromptEncoder default)
+from methods.soft_prompt import PromptEncoder, PromptEncoderKind, place_prompts, template_with_prompts
 
 
 @dataclass(frozen=True)
@@ -43,7 +37,7 @@ class PTuningConfig(GradientConfig):
     epochs: int = epochs_knob(30)  # a frozen backbone learns slowly from 100 examples (docs/results)
     prompt_length: int = knob(8, "pseudo tokens, split evenly: before the input and right before [MASK]",
                               at_least=1)
-    encoder: PromptEncoderKind = knob(PromptEncoderKind.LSTM, "the prompt encoder")
+    encoder: PromptEncoderKind = knob(PromptEncoderKind.LSTM, "the prompt encoder (none: the table itself)")
     freeze_backbone: bool = knob(True, "train only the prompt encoder (and a new MLM head)")
     label_words_only: bool = knob(True, LABEL_WORDS_ONLY_HELP)
 
@@ -79,7 +73,7 @@ def build_p_tuning(config: PTuningConfig, *, model: ModelRef, task: TaskSpec, ma
     if config.freeze_backbone:
         freeze_backbone_keep_head(classifier, train_head=train_head)
     width = classifier.encoder.get_input_embeddings().embedding_dim
-    prompt_encoder = PromptEncoder(config.prompt_length, width, config.encoder.value)
+    prompt_encoder = PromptEncoder(config.prompt_length, width, config.encoder)
     encoder = TemplateEncoder(tokenizer, template, task.text_fields, n_masks=classifier.verbalizer.n_masks,
                               max_length=max_length, text_prefix=read_model_card(model).text_prefix)
     head_parameters = ("classifier.head.",) if train_head else ()

@@ -2,28 +2,33 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 import torch
 from torch import nn
 
 from bench.core.task import MASK_SLOT
 from methods.encoding import PROMPT_SLOT
 
-PROMPT_ENCODERS = ("lstm", "mlp", "none")
+
+class PromptEncoderKind(StrEnum):
+    LSTM = "lstm"  # bidirectional 2-layer LSTM then a 2-layer MLP (P-tuning's encoder)
+    MLP = "mlp"  # the 2-layer MLP alone (peft's PromptEncoder default)
+    NONE = "none"  # the table itself
 
 
 class PromptEncoder(nn.Module):
     """prompt_length vectors of the model's width: an embedding table, optionally passed through
     a bidirectional 2-layer LSTM and a 2-layer MLP (P-tuning's encoder) or the MLP alone."""
 
-    def __init__(self, length: int, width: int, kind: str = "none") -> None:
+    def __init__(self, length: int, width: int, kind: PromptEncoderKind = PromptEncoderKind.NONE) -> None:
         super().__init__()
-        if kind not in PROMPT_ENCODERS:
-            raise ValueError(f"prompt encoder {kind!r} is not one of {PROMPT_ENCODERS}")
+        kind = PromptEncoderKind(kind)
         self.embedding = nn.Embedding(length, width)
         self.lstm = (nn.LSTM(width, width // 2, num_layers=2, bidirectional=True, batch_first=True)
-                     if kind == "lstm" else None)
+                     if kind == PromptEncoderKind.LSTM else None)
         self.mlp = (nn.Sequential(nn.Linear(width, width), nn.ReLU(), nn.Linear(width, width))
-                    if kind in ("lstm", "mlp") else None)
+                    if kind != PromptEncoderKind.NONE else None)
 
     def forward(self) -> torch.Tensor:
         prompts = self.embedding.weight.unsqueeze(0)

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import pandas as pd
 
 from bench.core.method import Role
-from bench.core.records import CellResult
+from bench.core.records import CellResult, CellStatus
 from reports.stats import summarize
 
 
@@ -54,7 +54,7 @@ def config_labels(cells: pd.DataFrame) -> dict[str, str]:
 def group_frame(cells: pd.DataFrame, *, by: str = "config_id") -> pd.DataFrame:
     """Successful cells aggregated per configuration over seeds and splits: mean/std of scores and
     the mean of each measurement."""
-    ok = cells[cells["status"] == "success"]
+    ok = cells[cells["status"] == CellStatus.SUCCESS]
     if ok.empty:
         return pd.DataFrame()
     grouped = ok.groupby(by, sort=False)

@@ -27,7 +27,7 @@ def store_baseline(out_dir: Path, name: str, directory: Path = BASELINE_DIR) -> 
     """Write NAME.csv (successful cells) and NAME.json (where and with what it was measured)."""
     if not _NAME.match(name):
         raise BenchError(f"baseline name {name!r} must be letters, digits, '.', '_' or '-'")
-    records = [record for record in ResultsStore(out_dir).latest() if record.status == "success"]
+    records = [record for record in ResultsStore(out_dir).latest() if record.succeeded]
     if not records:
         raise BenchError(f"no successful cells in {out_dir}: run a sweep before storing a baseline")
     frame = cells_frame(records)

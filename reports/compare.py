@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from bench.core.errors import BenchError
+from bench.core.records import CellStatus
 from reports.aggregate import config_labels
 from reports.stats import paired_difference
 
@@ -24,7 +25,7 @@ def _chosen(cells: pd.DataFrame, name: str, labels: dict[str, str]) -> pd.DataFr
 
 
 def paired_rows(cells: pd.DataFrame, first: str, second: str) -> list[list[str]]:
-    ok = cells[cells["status"] == "success"]
+    ok = cells[cells["status"] == CellStatus.SUCCESS]
     labels = config_labels(ok)
     chosen = [_chosen(ok, name, labels) for name in (first, second)]
     rows = []

@@ -6,6 +6,8 @@ from __future__ import annotations
 import pandas as pd
 from tabulate import tabulate
 
+from bench.core.method import HeadOrigin
+from bench.core.records import CellStatus
 from reports.stats import Summary, best_within_interval
 
 SECTION_KEYS = ["model", "shots"]
@@ -74,12 +76,14 @@ def measurement_table(groups: pd.DataFrame) -> str:
 
 def mlm_head_notes(groups: pd.DataFrame) -> list[str]:
     """Where every MLM head read in this report came from."""
-    origins = groups[groups["mlm_head"] != "none"][["model", "mlm_head", "mlm_head_detail"]].drop_duplicates()
+    origins = groups[groups["mlm_head"] != HeadOrigin.NONE][["model", "mlm_head", "mlm_head_detail"]]
+    origins = origins.drop_duplicates()
     if origins.empty:
         return ["MLM head: no method in this report reads a masked-LM head."]
-    texts = {"new": "the checkpoint has no MLM-head weights; a head was initialised in each cell and trained",
-             "pretrained": "the checkpoint's own pre-trained MLM head",
-             "continued": "trained by `run_bench.py pretrain` (continued masked-LM pre-training)"}
+    texts = {HeadOrigin.NEW: "the checkpoint has no MLM-head weights; a head was initialised in each cell "
+                             "and trained",
+             HeadOrigin.PRETRAINED: "the checkpoint's own pre-trained MLM head",
+             HeadOrigin.CONTINUED: "trained by `run_bench.py pretrain` (continued masked-LM pre-training)"}
     lines = []
     for row in origins.itertuples():
         detail = f"; {row.mlm_head_detail}" if row.mlm_head_detail else ""
@@ -110,7 +114,7 @@ def section(part: pd.DataFrame) -> list[str]:
 
 
 def failed_table(cells: pd.DataFrame) -> list[str]:
-    failed = cells[cells["status"] != "success"]
+    failed = cells[cells["status"] != CellStatus.SUCCESS]
     if failed.empty:
         return []
     columns = ["task", "method", "model", "seed", "split", "error"]

@@ -10,6 +10,7 @@ from pathlib import Path
 import pandas as pd
 
 from bench.core.errors import BenchError
+from bench.core.records import CellStatus
 from reports.aggregate import config_labels
 from reports.stats import summarize
 
@@ -86,7 +87,7 @@ def environment_differences(current: pd.DataFrame, baseline: pd.DataFrame) -> li
 
 
 def successful(frame: pd.DataFrame) -> pd.DataFrame:
-    frame = frame[frame["status"] == "success"].copy()
+    frame = frame[frame["status"] == CellStatus.SUCCESS].copy()
     frame["shots"] = frame["shots"].astype(str)
     for column in ("method_config", "train_config"):
         frame[column] = frame[column].fillna("").astype(str)

@@ -9,11 +9,12 @@ import json
 import pandas as pd
 from tabulate import tabulate
 
+from bench.core.records import CellStatus
 from reports.aggregate import group_frame
 
 
 def searched(cells: pd.DataFrame) -> pd.DataFrame:
-    return cells[(cells["status"] == "success") & (cells["search"] != "")]
+    return cells[(cells["status"] == CellStatus.SUCCESS) & (cells["search"] != "")]
 
 
 def selected_cells(cells: pd.DataFrame) -> pd.DataFrame:

@@ -11,6 +11,7 @@ from pathlib import Path
 import pandas as pd
 
 from bench.core.errors import BenchError
+from bench.core.records import CellStatus
 
 
 def add_analysis_commands(commands) -> None:
@@ -72,7 +73,7 @@ def command_check(args: argparse.Namespace) -> int:
         if value is not None and not (math.isfinite(value) and value >= 0):  # NaN would pass every drop
             raise BenchError(f"--{name.replace('_', '-')} must be a finite number, 0 or more")
     baseline = read_results_csv(resolve_baseline(args.baseline))
-    if not (baseline["status"] == "success").any():
+    if not (baseline["status"] == CellStatus.SUCCESS).any():
         raise BenchError(f"baseline {args.baseline} has no successful cells, so it can gate nothing: "
                          f"store a baseline from a run whose cells succeeded")
     current = _records_frame(args.out)
@@ -89,7 +90,7 @@ def command_check(args: argparse.Namespace) -> int:
                          f"common (task, method, knobs, model, shots, precision), so nothing was compared: "
                          f"run the baseline's configurations, or check against another baseline")
     print(_findings_table(findings))
-    stalled = current[current["never_beat_start"].astype(bool) & (current["status"] == "success")]
+    stalled = current[current["never_beat_start"].astype(bool) & (current["status"] == CellStatus.SUCCESS)]
     if not stalled.empty:
         cells = ", ".join(stalled["cell_id"].head(5)) + (", ..." if len(stalled) > 5 else "")
         print(f"flagged: {len(stalled)} cell(s) of the run never scored above their untrained start on dev "

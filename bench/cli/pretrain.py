@@ -8,6 +8,7 @@ from pathlib import Path
 
 from bench.cli.options import add_dataclass_options, dataclass_from_options
 from bench.core.errors import BenchError
+from bench.core.method import HeadOrigin
 from bench.training.pretrain import PretrainConfig
 
 
@@ -104,7 +105,7 @@ def command_probe(args: argparse.Namespace) -> int:
         raise BenchError("--top-k must be at least 1")
     head, results = fill_mask(resolve_model(args.model), args.texts, top_k=args.top_k,
                               device=choose_device(args.device))
-    warning = " (random weights: the guesses are noise)" if head.origin == "new" else ""
+    warning = " (random weights: the guesses are noise)" if head.origin == HeadOrigin.NEW else ""
     print(f"MLM head: {head}{warning}")
     for guesses in results:
         print(guesses.text)
