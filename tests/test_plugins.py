@@ -64,3 +64,56 @@ def test_an_installed_packages_entry_point_registers_its_method(tmp_path, monkey
         assert "bitfit_ep" in load_entry_points() and "bitfit_ep" in METHODS
     finally:
         METHODS.remove("bitfit_ep")
+
+
+def test_a_plugins_source_and_a_task_definitions_content_are_part_of_every_cells_identity(tmp_path,
+                                                                                          tiny_model):
+    """An edited plugin or a swapped label map never reuses the cells of the old code or definition."""
+    import importlib.util
+    from dataclasses import replace
+
+    from bench.core.method import METHODS, plugin_code_digest
+    from bench.core.task import TASKS
+    from bench.training.cells import expand_cells
+    from methods.full_ft import build_full_ft
+    from tests.helpers import tiny_grid
+
+    def digest_of(source: str) -> str:
+        path = tmp_path / "my_plugin.py"
+        path.write_text(source)
+        spec = importlib.util.spec_from_file_location(f"plugin_{abs(hash(source))}", path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return plugin_code_digest(module.build)
+
+    first, edited = digest_of("def build():\n    return 1\n"), digest_of("def build():\n    return 2\n")
+    assert first and edited and first != edited
+    assert plugin_code_digest(build_full_ft) == ""  # built-in methods: the release is their code
+    grid = tiny_grid(tiny_model)
+    [cell] = expand_cells(grid)
+    ids = {cell.cell_id(data_fingerprint="d", versions="v")}
+    original = METHODS.get("full_ft")
+    for code in (first, edited):
+        METHODS._entries["full_ft"] = replace(original, code_digest=code)
+        try:
+            ids.add(expand_cells(grid)[0].cell_id(data_fingerprint="d", versions="v"))
+        finally:
+            METHODS._entries["full_ft"] = original
+    sst2 = TASKS.get("sst2")
+    swapped = replace(sst2, label_map=(("0", "1"), ("1", "0")))
+    ids.add(expand_cells(replace(grid, tasks=(swapped,)))[0].cell_id(data_fingerprint="d", versions="v"))
+    relabelled = replace(sst2, description="another description", version=sst2.version)
+    assert relabelled.definition_digest == sst2.definition_digest  # what cannot change a number
+    assert len(ids) == 4
+
+
+def test_rerun_trains_done_cells_again(capsys, tmp_path, tiny_model, data_dir):
+    from bench.cli.main import main
+
+    command = ["--model", str(tiny_model), "--data-dir", str(data_dir), "--methods", "full_ft", "--shots",
+               "8", "--max-steps", "1", "--batch-size", "4", "--executor", "inline", "--out", str(tmp_path)]
+    assert main(command) == 0 and main(command) == 0
+    assert "0 succeeded, 0 failed, 1 skipped" in capsys.readouterr().out
+    assert main([*command, "--rerun"]) == 0
+    assert "1 succeeded, 0 failed, 0 skipped" in capsys.readouterr().out
+    assert len((tmp_path / "results.jsonl").read_text().splitlines()) == 2

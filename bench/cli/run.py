@@ -72,6 +72,9 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     paths.add_argument("--out", default=DEFAULT_OUT,
                        help=f"output folder; re-running resumes (default: {DEFAULT_OUT})")
     execution = parser.add_argument_group("execution")
+    execution.add_argument("--rerun", action="store_true",
+                           help="train every cell again, also those already done in --out (their new "
+                                "records replace the old ones in the reports)")
     execution.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     execution.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16"],
                            help="auto: bf16 autocast on CUDA and on CPUs with native bf16 instructions "
@@ -229,7 +232,7 @@ def command_run(args: argparse.Namespace) -> int:
     executor = make_executor(args, setup)
     jobs = plan_jobs(grid, resolve_data_dir(args.data_dir))
     out = Path(args.out)
-    summary, _ = run_sweep(jobs, ResultsStore(out), executor)
+    summary, _ = run_sweep(jobs, ResultsStore(out), executor, rerun=args.rerun)
     if (out / "results.jsonl").exists():
         print(write_reports(out))
         print(f"wrote {out / 'results.csv'} and {out / 'report.md'}")

@@ -4,11 +4,14 @@ model that maps encoded batches to label logits, and the encoder of its inputs."
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import importlib.util
+import inspect
 import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from pathlib import Path
 from typing import Any
 
 from torch import nn
@@ -153,6 +156,7 @@ class MethodSpec:
     zero_shot: bool = False  # has a zero-shot form: meaningful predictions before any training
     needs: tuple[Capability, ...] = ()  # what it needs of the model's encoder family
     fp32_only: bool = False  # runs in fp32 whatever the precision (its cells' dtype is fp32)
+    code_digest: str = ""  # a plugin's source hash (part of its cells' identity); "" for built-ins
 
     def make_config(self, overrides: Mapping[str, Any] | None = None) -> MethodConfig:
         """The default config with knob overrides (command-line strings or stored JSON values)."""
@@ -197,10 +201,28 @@ def register_method(name: str, *, config: type[MethodConfig], peer: str | None =
     def register(build: Builder) -> Builder:
         description = (build.__doc__ or "").strip().splitlines()[0] if build.__doc__ else ""
         METHODS.add(name, MethodSpec(name, config, build, description, peer, dict(perf_variants or {}),
-                                     requires, extra, training, role, zero_shot, needs, fp32_only))
+                                     requires, extra, training, role, zero_shot, needs, fp32_only,
+                                     plugin_code_digest(build)))
         return build
 
     return register
+
+
+_PACKAGE_ROOT = Path(__file__).resolve().parent.parent.parent  # the folder holding bench/, methods/, ...
+_BUILT_IN = ("bench", "tasks", "methods", "families", "reports")
+
+
+def plugin_code_digest(build: Builder) -> str:
+    """A hash of the source file defining a plugin's builder, so that an edited plugin never reuses
+    the cells of its earlier code; "" for PETBench's own methods (their code is the release's)."""
+    try:
+        source = Path(inspect.getsourcefile(build) or "").resolve()
+    except TypeError:
+        return ""
+    inside = source.is_relative_to(_PACKAGE_ROOT) and source.relative_to(_PACKAGE_ROOT).parts[0] in _BUILT_IN
+    if inside or not source.is_file():
+        return ""
+    return hashlib.sha1(source.read_bytes()).hexdigest()[:10]
 
 
 def get_method(name: str) -> MethodSpec:

@@ -3,6 +3,9 @@ official splits. Built-in tasks and user task files are the same record (see tas
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+import json
 import re
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -75,6 +78,18 @@ class TaskSpec:
     list_separator: str = " "  # joins list-valued fields into text
     version: str = "1"
     description: str = field(default="", compare=False)
+
+    @property
+    def definition_digest(self) -> str:
+        """A hash of everything in the definition that can change a number (template, label words,
+        label map, fields, formats, metric, splits): not the description, not where the files are
+        (their content is fingerprinted with the data)."""
+        values = dataclasses.asdict(self)
+        values.pop("description")
+        for name in ("train", "dev", "eval"):
+            if values[name]:
+                values[name].pop("path")
+        return hashlib.sha1(json.dumps(values, sort_keys=True, default=str).encode()).hexdigest()[:10]
 
     def __post_init__(self) -> None:
         if not self.text_fields or not self.labels:

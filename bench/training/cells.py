@@ -80,7 +80,10 @@ class CellSpec:
         knobs = {name: value for name, value in self.knobs if name not in searched_knobs}
         train = {name: jsonable(getattr(self.train, name)) for name in identity_fields(TrainConfig)
                  if name not in targets}
-        return {"task": self.task.name, "task_version": self.task.version, "method": self.method,
+        code = get_method(self.method).code_digest
+        return {"task": self.task.name, "task_version": self.task.version,
+                "task_definition": self.task.definition_digest, "method": self.method,
+                **({"method_code": code} if code else {}),
                 "knobs": knobs, "model": self.model.display_name, "model_fingerprint": self.model.fingerprint,
                 "shots": self.shots, "train": train,
                 "device": self.runtime.device, "dtype": self.runtime.dtype}

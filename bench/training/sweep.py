@@ -58,10 +58,11 @@ def _label_done_cells_for_this_search(jobs: list[CellJob], stored: dict[str, Cel
             store.append(stored[job.cell_id])
 
 
-def run_sweep(jobs: list[CellJob], store: ResultsStore,
-              executor: Executor) -> tuple[SweepSummary, list[CellResult]]:
-    """Run the jobs not already done in the store; each record is appended as soon as it arrives."""
-    stored = {record.cell_id: record for record in store.latest() if record.succeeded}
+def run_sweep(jobs: list[CellJob], store: ResultsStore, executor: Executor, *,
+              rerun: bool = False) -> tuple[SweepSummary, list[CellResult]]:
+    """Run the jobs not already done in the store (every job with rerun); each record is appended as
+    soon as it arrives, and a re-run cell's new record replaces the old one in the reports."""
+    stored = {} if rerun else {record.cell_id: record for record in store.latest() if record.succeeded}
     _label_done_cells_for_this_search(jobs, stored, store)
     done = set(stored)
     todo = list({job.cell_id: job for job in jobs if job.cell_id not in done}.values())
