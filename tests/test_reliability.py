@@ -172,3 +172,58 @@ def test_running_cells_counts_the_live_cells_that_shared_the_machine_and_forgets
     with RunningCells(tmp_path) as alone:
         pass
     assert alone.most == 1
+
+
+def _descendants(pid: int) -> list[int]:
+    """Every live process below pid (children, grandchildren), from /proc."""
+    parents = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if fields[0] != "Z":
+                parents[int(entry.name)] = int(fields[1])
+    found, frontier = [], [pid]
+    while frontier:
+        parent = frontier.pop()
+        children = [child for child, of in parents.items() if of == parent]
+        found += children
+        frontier += children
+    return found
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("signum", "code", "said"), [(signal.SIGINT, 130, "interrupted:"),
+                                                      (signal.SIGTERM, 143, "terminated (SIGTERM):"),
+                                                      (signal.SIGKILL, -9, "")])
+def test_an_interrupted_or_killed_driver_ends_in_one_line_and_leaves_no_cell_running(
+        tmp_path, tiny_model, data_dir, signum, code, said):
+    command = [sys.executable, "run_bench.py", "--model", str(tiny_model), "--data-dir", str(data_dir),
+               "--methods", "full_ft", "--seeds", "1", "--shots", "8", "--epochs", "2000", "--batch-size",
+               "4",
+               "--max-length", "32", "--device", "cpu", "--out", str(tmp_path)]
+    driver = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                              start_new_session=True)
+    deadline = time.time() + 120
+    # the resource tracker, the fork server and the cell's own process
+    while len(_descendants(driver.pid)) < 3 and time.time() < deadline:
+        time.sleep(0.2)
+    time.sleep(2)  # the cell is training
+    workers = _descendants(driver.pid)
+    assert len(workers) >= 3
+    if signum == signal.SIGINT:
+        os.killpg(driver.pid, signum)  # Ctrl-C: the whole foreground group
+    else:
+        os.kill(driver.pid, signum)
+    _, err = driver.communicate(timeout=60)
+    assert driver.returncode == code
+    if said:
+        assert err.decode().strip().splitlines()[-1].startswith(said) and b"Traceback" not in err
+    deadline = time.time() + 30
+    while any(Path(f"/proc/{pid}").exists() for pid in workers) and time.time() < deadline:
+        time.sleep(0.5)
+    alive = [pid for pid in workers if Path(f"/proc/{pid}").exists()
+             and (Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z")]
+    assert not alive, "a cell's process kept running after its driver ended"

@@ -6,6 +6,7 @@ stderr), 130 interrupted."""
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from collections.abc import Sequence
 
@@ -49,6 +50,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     elif argv[0] not in COMMANDS and argv[0] not in ("-h", "--help"):
         argv = ["run", *argv]
     args = build_parser().parse_args(argv)
+    previous = signal.signal(signal.SIGTERM, _terminate)
     try:
         return _handler(args.command)(args)
     except BenchError as error:
@@ -58,6 +60,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("interrupted: results written so far are kept; re-run the same command to resume",
               file=sys.stderr)
         return 130
+    except Terminated:
+        print("terminated (SIGTERM): results written so far are kept; re-run the same command to resume",
+              file=sys.stderr)
+        return 143
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+class Terminated(BaseException):  # noqa: N818  (it names the signal, not an error)
+    """SIGTERM arrived: unwind like an interrupt (no cell's `except Exception` swallows it), so the
+    exit says so in one line."""
+
+
+def _terminate(signum, frame) -> None:
+    raise Terminated
 
 
 def _handler(command: str):

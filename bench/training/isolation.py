@@ -4,8 +4,11 @@ cannot take the caller down, and it starts in milliseconds."""
 
 from __future__ import annotations
 
+import ctypes
 import multiprocessing
 import multiprocessing.context
+import os
+import signal
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
@@ -29,7 +32,12 @@ def fork_server(preload: Sequence[str]) -> multiprocessing.context.ForkServerCon
 
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(list(preload))
-    multiprocessing.forkserver.ensure_running()
+    # the server inherits SIGINT ignored: a Ctrl-C while it imports must not print its traceback
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        multiprocessing.forkserver.ensure_running()
+    finally:
+        signal.signal(signal.SIGINT, previous)
     return context
 
 
@@ -44,6 +52,13 @@ def call_in_child(context: multiprocessing.context.ForkServerContext, function: 
         result = receiver.recv()
     except EOFError:
         result = None
+    except BaseException:  # interrupted, terminated: the cell ends with the driver, now
+        child.terminate()  # the child exits cleanly on SIGTERM (its semaphores released)
+        child.join(timeout=10)
+        if child.is_alive():
+            child.kill()
+            child.join()
+        raise
     finally:
         receiver.close()
     child.join()
@@ -51,7 +66,30 @@ def call_in_child(context: multiprocessing.context.ForkServerContext, function: 
 
 
 def _answer(connection: Connection, function: Callable[..., Any], args: tuple) -> None:
+    _die_with_parent()
+    # Ctrl-C reaches the whole process group: the driver says it in one line, the child stays silent
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, _exit_quietly)
     try:
         connection.send(function(*args))
     finally:
         connection.close()
+
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _exit_quietly(signum, frame) -> None:
+    raise SystemExit(128 + signum)
+
+
+def _die_with_parent() -> None:
+    """Linux: the kernel kills this child when its parent (the fork server, which exits with the
+    driver) dies, so a killed or interrupted sweep leaves no cell training on."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):  # not Linux: the child ends when it next writes to its pipe
+        return
+    if os.getppid() == 1:  # the parent died before prctl took effect
+        os._exit(1)
