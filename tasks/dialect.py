@@ -19,8 +19,23 @@ from bench.core.task import DataFile, FileFormat, HubSource, Metric, TaskSpec
 REQUIRED = ("name", "train", "eval", "text_fields", "labels", "verbalizer", "template")
 OPTIONAL = ("description", "language", "version", "dev", "format", "column_names", "rename", "encoding",
             "drop_labels", "label_field", "label_map", "metric", "default_shots", "splits", "list_separator",
-            "hub", "paths")
+            "hub", "paths", "optional_fields")
 _HUB_KEYS = ("path", "name", "train", "eval", "dev", "rename")
+
+
+class UniqueKeyLoader(yaml.SafeLoader):
+    """yaml's safe loader, refusing a key given twice in one mapping (YAML keeps the last silently,
+    which would pull labels and verbalizer apart)."""
+
+    def construct_mapping(self, node, deep=False):
+        seen = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                message = f"the key {key!r} is given twice (line {key_node.start_mark.line + 1}): keep one"
+                raise yaml.constructor.ConstructorError(None, None, message, key_node.start_mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
 
 
 def read_documents(path: Path) -> list[dict[str, Any]]:
@@ -29,7 +44,8 @@ def read_documents(path: Path) -> list[dict[str, Any]]:
         raise BenchError(f"task file {path} not found: pass an existing .yaml/.yml/.toml file")
     text = path.read_text(encoding="utf-8")
     try:
-        documents = [tomllib.loads(text)] if path.suffix == ".toml" else list(yaml.safe_load_all(text))
+        documents = ([tomllib.loads(text)] if path.suffix == ".toml"
+                     else list(yaml.load_all(text, Loader=UniqueKeyLoader)))  # noqa: S506 (a safe loader)
     except (tomllib.TOMLDecodeError, yaml.YAMLError) as error:
         first = str(error).splitlines()[0]
         raise BenchError(f"task file {path} is not valid {path.suffix[1:].upper()}: {first}") from error
@@ -83,6 +99,7 @@ def parse_task(values: dict[str, Any], *, origin: Path) -> TaskSpec:
         metric=metric, hub=_hub(values, where), default_shots=_shots(values, where),
         splits=_strings(values, "splits", where, required=False),
         list_separator=str(values.get("list_separator", " ")), version=str(values.get("version", "1")),
+        optional_fields=_strings(values, "optional_fields", where, required=False),
         description=str(values.get("description", f"user task from {origin.name}")),
     )
 

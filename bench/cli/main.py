@@ -90,7 +90,9 @@ def _handler(command: str):
 def command_report(args: argparse.Namespace) -> int:
     from pathlib import Path
 
+    from bench.cli.run import check_writable
     from reports import write_reports
 
-    print(write_reports(Path(args.out)))
+    check_writable(Path(args.out).expanduser())
+    print(write_reports(Path(args.out).expanduser()))
     return 0

@@ -159,6 +159,8 @@ def _seeds(value: str) -> tuple[int, ...]:
         raise BenchError(f"--seeds {value!r} must be comma-separated integers") from error
     if not seeds or any(seed < 0 for seed in seeds) or len(set(seeds)) != len(seeds):
         raise BenchError(f"--seeds {value!r} must list distinct non-negative integers, at least one")
+    if max(seeds) >= 2**32:  # numpy's generators, which samplers seed, take 32 bits
+        raise BenchError(f"--seeds {value!r}: a seed must be below 2**32 = 4294967296")
     return seeds
 
 
@@ -222,6 +224,25 @@ def make_executor(args: argparse.Namespace, setup: PluginSetup):
                        retries=args.retries)
 
 
+def check_writable(out: Path) -> None:
+    """The output folder can take records, found before the first cell trains (not after it)."""
+    import tempfile
+
+    if out.exists() and not out.is_dir():
+        raise BenchError(f"--out {out} is a file: pass a folder")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=out, prefix=".petbench-write-check-"):
+            pass
+        results = out / "results.jsonl"
+        if results.exists():
+            with open(results, "ab"):
+                pass
+    except OSError as error:
+        raise BenchError(f"--out {out} is not writable ({error.strerror}): pass a folder you can write to") \
+            from error
+
+
 def command_run(args: argparse.Namespace) -> int:
     from bench.core.data import resolve_data_dir
     from bench.core.store import ResultsStore
@@ -229,9 +250,10 @@ def command_run(args: argparse.Namespace) -> int:
     from reports import write_reports
 
     grid, setup = build_grid(args)
+    out = Path(args.out).expanduser()
+    check_writable(out)
     executor = make_executor(args, setup)
     jobs = plan_jobs(grid, resolve_data_dir(args.data_dir))
-    out = Path(args.out)
     summary, _ = run_sweep(jobs, ResultsStore(out), executor, rerun=args.rerun)
     if (out / "results.jsonl").exists():
         print(write_reports(out))

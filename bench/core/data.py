@@ -105,13 +105,19 @@ def _read_local(task: TaskSpec, file: DataFile, path: Path) -> tuple[Example, ..
 
 
 def _has_data_rows(path: Path, encoding: str, has_header: bool) -> bool:
+    """Whether the file holds a data row; every byte is decoded here, so a wrong encoding is one line."""
     needed = 2 if has_header else 1
-    with open(path, encoding=encoding) as lines:
-        for line in lines:
-            needed -= bool(line.strip())
-            if needed == 0:
-                return True
-    return False
+    try:
+        with open(path, encoding=encoding) as lines:
+            for line in lines:
+                needed = max(0, needed - bool(line.strip()))
+    except LookupError as error:
+        raise BenchError(f"{path}: unknown encoding {encoding!r}; set the task's encoding to one Python "
+                         f"knows (utf-8, gb18030, ...)") from error
+    except UnicodeDecodeError as error:
+        raise BenchError(f"{path} is not {encoding} (byte {error.start} cannot be decoded); convert the file "
+                         f"or set the task's encoding") from error
+    return needed == 0
 
 
 def _read_hub(task: TaskSpec, hub: HubSource) -> TaskData:
@@ -171,4 +177,7 @@ def _text(task: TaskSpec, columns: dict[str, list], name: str, row: int, origin:
         value = task.list_separator.join(value)
     if not isinstance(value, str):
         raise BenchError(f"{origin}: row {row} lacks text in field {name!r}; fill the field or drop the row")
+    if not value.strip() and name not in task.optional_fields:
+        raise BenchError(f"{origin}: row {row} has an empty {name!r}; fill it, drop the row, or list the "
+                         f"field under optional_fields in the task")
     return value

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 import json
+import math
 import types
 import typing
 from dataclasses import dataclass
@@ -91,6 +92,8 @@ def check_range(field: dataclasses.Field, value: Any, label: str) -> None:
     """Raise a one-line error if a numeric knob value breaks its field's declared bounds."""
     if value is None or isinstance(value, bool) or not isinstance(value, int | float):
         return
+    if isinstance(value, float) and not math.isfinite(value):  # JSON has no inf or NaN to store
+        raise BenchError(f"{label}={value} is not a finite number")
     for key, holds, sign in _BOUNDS:
         bound = field.metadata.get(key)
         if bound is not None and not holds(value, bound):

@@ -47,6 +47,10 @@ def check_shots(data: TaskData, shots: int | None, where: str) -> None:
     """The error make_splits would raise for this many shots, before any cell runs."""
     if shots is None:
         return
+    labels = len({example.label for example in data.train})
+    if shots < labels:
+        raise BenchError(f"--shots {shots} is fewer than the {labels} labels of {where}: a stratified sample "
+                         f"needs one example of each; pass --shots {labels} or more")
     needed = shots if data.dev is not None else 2 * shots
     if needed > len(data.train):
         what = "" if data.dev is not None else f" ({shots} train + {shots} held-out dev)"

@@ -76,6 +76,7 @@ class TaskSpec:
     default_shots: int | None = 100  # None: the whole train split (official few-shot splits)
     splits: tuple[str, ...] = ()  # named official splits; the first is the default
     list_separator: str = " "  # joins list-valued fields into text
+    optional_fields: tuple[str, ...] = ()  # text fields that may be empty in a row (others may not)
     version: str = "1"
     description: str = field(default="", compare=False)
 

@@ -4,6 +4,8 @@ first one runs; then the executor runs the cells not done yet and each record is
 from __future__ import annotations
 
 import dataclasses
+import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,6 +48,14 @@ def plan_jobs(grid: Grid, data_dir: Path | None) -> list[CellJob]:
     return jobs
 
 
+def keep_aside(record: CellResult) -> Path:
+    """Write a record that the results folder refused into a side file in the temporary folder."""
+    side = Path(tempfile.gettempdir()) / "petbench-unsaved-records.jsonl"
+    with open(side, "a", encoding="utf-8") as handle:
+        handle.write(record.to_json() + "\n")
+    return side
+
+
 def _label_done_cells_for_this_search(jobs: list[CellJob], stored: dict[str, CellResult],
                                       store: ResultsStore) -> None:
     """A done cell that is also a point of this run's --search (it ran before, alone or in another
@@ -69,8 +79,13 @@ def run_sweep(jobs: list[CellJob], store: ResultsStore, executor: Executor, *,
     records: list[CellResult] = []
 
     def keep(record: CellResult) -> None:
-        store.append(record)
         records.append(record)
+        try:
+            store.append(record)
+        except OSError as error:  # a full disk, a folder gone read-only: the record must survive
+            print(f"warning: could not write to {store.path} ({error.strerror}); the record of "
+                  f"{record.cell_id} is kept in {keep_aside(record)}: append that file's lines to "
+                  f"results.jsonl to keep it", file=sys.stderr)
 
     executor.run(todo, keep)
     succeeded = sum(record.succeeded for record in records)
