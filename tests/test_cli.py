@@ -51,6 +51,13 @@ def bad_files(tmp_path_factory) -> Path:
     (folder / "bad_label.yaml").write_text(base.format(name="t4") + 'template: "{text} It was [MASK] ."\n'
                                            'label_field: verdict\ndefault_shots: 2\n')
     (folder / "d.tsv").write_text("verdict\ttext\npos\tfine\nmeh\tso so\nneg\tawful\n", encoding="utf-8")
+    (folder / "duplicate_key.yaml").write_text(base.format(name="t5") + template + "labels: [pos, neg]\n")
+    good_rows = 'template: "{text} It was [MASK] ."\nlabel_field: verdict\n'
+    (folder / "empty_text.yaml").write_text(base.format(name="t6").replace("d.tsv", "empty.tsv") + good_rows)
+    (folder / "empty.tsv").write_text("verdict\ttext\npos\tfine\nneg\t \n", encoding="utf-8")
+    (folder / "latin1.yaml").write_text(base.format(name="t7").replace("d.tsv", "latin1.tsv") + good_rows)
+    (folder / "latin1.tsv").write_bytes("verdict\ttext\npos\tcaf\xe9 cr\xe8me\n".encode("latin-1"))
+    (folder / "bad_encoding.yaml").write_text(base.format(name="t8") + good_rows + "encoding: klingon\n")
     (folder / "not_results.csv").write_text("a,b\n1,2\n", encoding="utf-8")
     (folder / "empty").mkdir()
     return folder
@@ -101,6 +108,15 @@ BATTERY = [
     ("run", ["--task-file", "{files}/bad_metric.yaml"], "'bleu' is not a valid Metric"),
     ("run", ["--task-file", "{files}/no_mask.yaml"], "exactly one [MASK] slot"),
     ("run", ["--task-file", "{files}/bad_label.yaml"], "row 2 has label 'meh'"),
+    ("run", ["--task-file", "{files}/duplicate_key.yaml"], "the key 'labels' is given twice"),
+    ("run", ["--task-file", "{files}/empty_text.yaml"], "row 2 has an empty 'text'"),
+    ("run", ["--task-file", "{files}/latin1.yaml"], "latin1.tsv is not utf-8"),
+    ("run", ["--task-file", "{files}/bad_encoding.yaml"], "unknown encoding 'klingon'"),
+    ("run", ["--lr", "inf"], "learning_rate=inf is not a finite number"),
+    ("run", ["--seeds", "4294967296"], "a seed must be below 2**32"),
+    ("run", ["--shots", "1"], "--shots 1 is fewer than the 2 labels"),
+    ("run", ["--zero-shot", "--methods", "lora"], "lora has no zero-shot form"),
+    ("run", ["--search", "lr=1e-3,0.001"], "lr=0.001 is the same setting as lr=1e-3"),
     ("report", ["{files}/empty"], "no results in"),
     ("check", ["{out}", "--baseline", "/no/such.csv"], "baseline /no/such.csv not found"),
     ("check", ["{out}", "--baseline", "{files}/not_results.csv"], "lacks columns"),
@@ -250,3 +266,50 @@ def test_rerunning_a_subset_of_a_baselines_cells_passes_check(capsys, monkeypatc
     assert main(["check", "one", "--baseline", "two-methods"]) == 1
     regressed = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| regressed")]
     assert len(regressed) == 1 and "prompt_tuning" in regressed[0] and "score" in regressed[0]
+
+
+@pytest.mark.parametrize(("out", "expected"), [("{files}/d.tsv", "is a file: pass a folder"),
+                                                ("/proc/1/petbench-out", "is not writable")])
+def test_an_output_folder_that_cannot_take_records_is_refused_before_the_first_cell(
+        capsys, bad_files, tiny_model, data_dir, out, expected):
+    out = out.format(files=bad_files)
+    before = snapshot(bad_files)
+    code, _, err = run_cli(capsys, "--model", str(tiny_model), "--data-dir", str(data_dir), *FAST,
+                           "--out", out)
+    assert code == 2 and err.count("\n") == 1 and expected in err
+    assert snapshot(bad_files) == before
+
+
+def test_an_out_path_with_a_tilde_goes_to_the_home_folder(capsys, monkeypatch, tmp_path, tiny_model,
+                                                          data_dir):
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.chdir(tmp_path)
+    code, _, _ = run_cli(capsys, "--model", str(tiny_model), "--data-dir", str(data_dir), *FAST,
+                         "--out=~/x")
+    assert code == 0 and (tmp_path / "home" / "x" / "results.jsonl").is_file()
+    assert not (tmp_path / "~").exists()
+
+
+def test_a_record_the_results_folder_refuses_is_kept_in_a_side_file(monkeypatch, tmp_path, capsys):
+    from bench.core.records import CellResult, CellStatus
+    from bench.core.store import ResultsStore
+    from bench.training import sweep
+
+    record = CellResult(cell_id="c", config_id="c", status=CellStatus.SUCCESS, task="t", task_version="1",
+                        language="en", method="m", method_config="{}", model="x", seed=1, shots=1, split=None,
+                        zero_shot=False, metric="accuracy")
+
+    def disk_full(self, record):
+        raise OSError(28, "No space left on device")
+
+    class OneRecord:
+        def run(self, jobs, on_record):
+            on_record(record)
+
+    monkeypatch.setattr(ResultsStore, "append", disk_full)
+    monkeypatch.setattr(sweep.tempfile, "gettempdir", lambda: str(tmp_path))
+    summary, records = sweep.run_sweep([], ResultsStore(tmp_path / "out"), OneRecord())
+    assert records == [record] and summary.succeeded == 1
+    assert "No space left on device" in capsys.readouterr().err
+    kept = (tmp_path / "petbench-unsaved-records.jsonl").read_text().splitlines()
+    assert [CellResult.from_dict(json.loads(line)) for line in kept] == [record]
