@@ -40,6 +40,9 @@ def _vocabulary() -> list[str]:
         words.add(word)
     for word in [*ZH_POSITIVE, *ZH_NEGATIVE, *ZH_FILLER]:
         words.update(word)
+    examples = Path(__file__).resolve().parent.parent / "examples" / "tasks" / "reviews.tsv"
+    for line in examples.read_text(encoding="utf-8").splitlines()[1:]:  # the example task's own words
+        words.update(line.split("\t")[-1].replace(",", " ").split())
     words.update("abcdefghijklmnopqrstuvwxyz0123456789.,!?;:'\"()-")
     return SPECIAL_TOKENS + sorted(word for word in words if word.strip() and word not in SPECIAL_TOKENS)
 

@@ -373,3 +373,45 @@ def test_the_readme_family_table_is_the_generated_one():
     assert BEGIN in readme and END in readme, "README lacks the generated family table"
     start, end = readme.index(BEGIN), readme.index(END) + len(END)
     assert readme[start:end] == families_table(), "run `run_bench.py list --families --markdown` into README"
+
+
+def test_a_model_folder_without_its_tokenizer_files_is_refused_before_training(capsys, tmp_path, tiny_model,
+                                                                               data_dir):
+    """transformers would build a stub vocabulary and every word would be unknown: training at chance."""
+    from transformers import AutoModelForMaskedLM, BertTokenizer
+
+    folder = tmp_path / "no-tokenizer"
+    AutoModelForMaskedLM.from_pretrained(tiny_model).save_pretrained(folder)
+    BertTokenizer(vocab={token: index for index, token in enumerate(SPECIAL_TOKENS)}).save_pretrained(folder)
+    code, err = _run(capsys, "--model", str(folder), "--data-dir", str(data_dir), *FAST, "--methods",
+                     "full_ft", "--out", str(tmp_path / "out"))
+    assert code == 2 and "turns 100% of task sst2's tokens into [UNK]" in err
+    assert not (tmp_path / "out" / "results.jsonl").exists()
+
+
+def test_a_damaged_weights_file_is_refused_once_before_the_first_cell(capsys, tmp_path, family_models,
+                                                                      data_dir):
+    import shutil
+
+    folder = tmp_path / "truncated"
+    shutil.copytree(family_models("bert"), folder)
+    weights = folder / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[: weights.stat().st_size // 2])
+    code, err = _run(capsys, "--model", str(folder), "--data-dir", str(data_dir), *FAST, "--out",
+                     str(tmp_path / "out"))
+    assert code == 2 and err.count("\n") == 1 and "model.safetensors cannot be read" in err
+
+
+def test_prompt_methods_on_a_tokenizer_without_a_mask_token_are_refused_up_front(capsys, tmp_path, tiny_model,
+                                                                                data_dir):
+    import shutil
+
+    folder = tmp_path / "no-mask"
+    shutil.copytree(tiny_model, folder)
+    config = folder / "tokenizer_config.json"
+    values = json.loads(config.read_text())
+    values["mask_token"] = None
+    config.write_text(json.dumps(values))
+    code, err = _run(capsys, "--model", str(folder), "--data-dir", str(data_dir), *FAST, "--methods",
+                     "full_ft,hard_prompt", "--out", str(tmp_path / "out"))
+    assert code == 2 and "has no mask token, which hard_prompt read label words at" in err

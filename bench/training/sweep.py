@@ -16,6 +16,7 @@ from bench.core.splits import check_shots, make_splits
 from bench.core.store import ResultsStore
 from bench.core.task import TaskData
 from bench.training.cells import Grid, expand_cells
+from bench.training.compatibility import check_tokenizer_covers
 from bench.training.executors import Executor
 from bench.training.runner import CellJob, identity_labels
 
@@ -41,6 +42,8 @@ def plan_jobs(grid: Grid, data_dir: Path | None) -> list[CellJob]:
             data[key] = load_task_data(cell.task, data_dir=data_dir, split=cell.split)
             where = f"task {cell.task.name}" + (f" split {cell.split}" if cell.split is not None else "")
             check_shots(data[key], cell.shots, where)
+            if not grid.model.random_init:
+                check_tokenizer_covers(grid.model, data[key], where)
         task_data = data[key]
         cell_id = cell.cell_id(data_fingerprint=task_data.fingerprint, versions=versions)
         jobs.append(CellJob(cell, cell_id, make_splits(task_data, shots=cell.shots, seed=cell.seed),
