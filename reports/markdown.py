@@ -26,18 +26,22 @@ def _rate(value: float) -> str:
 
 
 def _best_per_task(groups: pd.DataFrame) -> set[tuple[str, str]]:
+    """(task, method) pairs to bold: the best mean and its ties, never a mean at or below the majority
+    class (a method that learned nothing is not the best of anything)."""
     best = set()
     for task, per_task in groups[~groups["reference"]].groupby("task", sort=False):
+        majority = per_task["majority"].iloc[0]
         summaries = {row.method_label: Summary(row.runs, row.score_mean, row.score_std, row.score_sem,
                                                row.score_ci_low, row.score_ci_high)
                      for row in per_task.itertuples()}
-        best |= {(task, label) for label in best_within_interval(summaries)}
+        best |= {(task, label) for label in best_within_interval(summaries)
+                 if pd.isna(majority) or summaries[label].mean > majority}
     return best
 
 
 def score_table(groups: pd.DataFrame) -> str:
-    """Methods as rows, tasks as columns, the best per task (and its ties) in bold; then the
-    reference rows: the majority class and, where it ran, the linear probe."""
+    """Methods as rows, tasks as columns, the best per task (and its ties) in bold unless it is not
+    above the majority class; then the reference rows: the majority class and the reference methods."""
     tasks = list(dict.fromkeys(groups["task"]))
     best = _best_per_task(groups)
 
@@ -104,11 +108,13 @@ def section(part: pd.DataFrame) -> list[str]:
     model, shots, family = part["model"].iloc[0], part["shots"].iloc[0], part["family"].iloc[0]
     model = f"{model} ({family})" if isinstance(family, str) and family else model
     devices = ", ".join(sorted({f"{row.device}, {row.dtype}" for row in part.itertuples()}))
+    if shots == "full" and (part["splits"] != "").any():  # the official splits are the task's few-shot sets
+        shots = f"the official splits' ({', '.join(str(n) for n in sorted(set(part['n_train'])))} train)"
     return [f"## {model}, shots={shots}", "",
             f"Device: {devices}. Scores are the task metric on the eval split, x100, mean ± std over the "
             f"runs (seeds x official splits); bold: the best mean per task and every method whose mean lies "
-            f"inside its 95% t-interval. A method listed with settings in brackets ran in several "
-            f"configurations in this folder; each is its own row.", "",
+            f"inside its 95% t-interval, where above the majority class. A method listed with settings in "
+            f"brackets ran in several configurations in this folder; each is its own row.", "",
             score_table(part), "", *stalled_notes(part), "### Measurements", "", measurement_table(part), "",
             *mlm_head_notes(part), ""]
 

@@ -183,7 +183,8 @@ def test_output_files_get_the_users_normal_mode(capsys, tmp_path, tiny_model, da
         assert mode & 0o044 == 0o044, f"{name} has mode {oct(mode)}"  # group and others may read
 
 
-def test_task_files_add_to_named_tasks_and_replace_only_the_default(capsys, tmp_path, tiny_model, data_dir):
+def test_task_files_register_their_tasks_and_tasks_names_exactly_what_runs(capsys, tmp_path, tiny_model,
+                                                                            data_dir):
     rows = "\n".join(f"{label}\t{text}" for label, text in
                      [("pos", "a great film"), ("neg", "a dull film"), ("pos", "loved it"),
                       ("neg", "hated it")] * 6)
@@ -201,6 +202,10 @@ def test_task_files_add_to_named_tasks_and_replace_only_the_default(capsys, tmp_
     assert "my_reviews (accuracy)" in stdout and "hard_prompt" in stdout and "sst2 (accuracy)" not in stdout
     code, stdout, err = run_cli(capsys, *common, "--tasks", "sst2", "--methods", "full_ft", "--out",
                                 str(tmp_path / "b"), "--shots", "8")
+    assert code == 0, err
+    assert "my_reviews (accuracy)" not in stdout and "sst2 (accuracy)" in stdout
+    code, stdout, err = run_cli(capsys, *common, "--tasks", "sst2,my_reviews", "--methods", "full_ft",
+                                "--out", str(tmp_path / "c"), "--shots", "8")
     assert code == 0, err
     assert "my_reviews (accuracy)" in stdout and "sst2 (accuracy)" in stdout
 

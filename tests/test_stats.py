@@ -1,3 +1,4 @@
+import pandas as pd
 import pytest
 
 from reports.stats import Summary, best_within_interval, paired_difference, summarize
@@ -24,3 +25,18 @@ def test_paired_difference_uses_shared_seeds_only():
     assert seeds == [1, 2] and summary.mean == pytest.approx(0.1)
     with pytest.raises(ValueError):
         paired_difference({1: 0.8}, {2: 0.8})
+
+
+def test_nothing_at_or_below_the_majority_class_is_bold():
+    """RTE: 47.3 once stood in bold under a majority class of 52.7."""
+    from reports.markdown import score_table
+
+    groups = pd.DataFrame([
+        {"task": "rte", "method_label": label, "method": label, "runs": 3, "score_mean": mean,
+         "score_std": 0.01, "score_sem": 0.006, "score_ci_low": mean - 0.02, "score_ci_high": mean + 0.02,
+         "majority": 0.527, "metric": "accuracy", "reference": False}
+        for label, mean in (("lora", 0.473), ("lpt", 0.465))])
+    assert "**" not in score_table(groups)
+    above = groups.assign(score_mean=[0.60, 0.50], score_ci_low=[0.58, 0.48], score_ci_high=[0.62, 0.52])
+    table = score_table(above)
+    assert "**60.0 ± 1.0**" in table and "**50.0" not in table

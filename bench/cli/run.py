@@ -30,10 +30,11 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     from bench.training.executors import ExecutorKind
 
     grid = parser.add_argument_group("grid")
-    grid.add_argument("--tasks", default=None, help=f"comma-separated task names (default: {DEFAULT_TASK}, "
-                                                     f"or none when --task-file is given)")
+    grid.add_argument("--tasks", default=None, help=f"comma-separated task names, exactly the tasks that run "
+                                                     f"(default: the --task-file tasks, else {DEFAULT_TASK})")
     grid.add_argument("--task-file", action="append", default=[], metavar="FILE",
-                      help="a YAML/TOML task definition to register and run (repeatable)")
+                      help="a YAML/TOML task definition to register (repeatable); its tasks run unless "
+                           "--tasks names others")
     grid.add_argument("--methods", default="all", help="comma-separated method names, or 'all' (every "
                                                        "registered method whose extra is installed; with "
                                                        "--zero-shot, every one with a zero-shot form)")
@@ -126,11 +127,13 @@ def build_grid(args: argparse.Namespace) -> tuple[Grid, PluginSetup]:
 def _tasks(args: argparse.Namespace) -> tuple[TaskSpec, ...]:
     from tasks.dialect import load_task_file
 
-    from_files = [spec for path in args.task_file for spec in load_task_file(Path(path))]
-    names = _comma_list(args.tasks) if args.tasks is not None else ([] if from_files else [DEFAULT_TASK])
-    if args.tasks is not None and not names:
+    from_files = [spec for path in args.task_file for spec in load_task_file(Path(path))]  # registers them
+    if args.tasks is None:  # the files' tasks, else the default
+        return tuple(from_files) if from_files else (get_task(DEFAULT_TASK),)
+    names = _comma_list(args.tasks)
+    if not names:
         raise BenchError("--tasks is empty: name at least one task (`run_bench.py list` shows them)")
-    return tuple(dict.fromkeys([*(get_task(name) for name in names), *from_files]))
+    return tuple(dict.fromkeys(get_task(name) for name in names))
 
 
 def _method_names(value: str, *, zero_shot: bool = False) -> list[str]:
