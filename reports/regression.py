@@ -48,6 +48,7 @@ class Finding:
     baseline: float | None = None
     current: float | None = None
     allowed: str = ""
+    comparison: str = ""  # for scores: paired on the run's seeds and splits, or mean against mean
 
 
 def read_results_csv(path: Path) -> pd.DataFrame:
@@ -94,12 +95,31 @@ def successful(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
+def _runs_in_order(group: pd.DataFrame) -> list[tuple[str, str]]:
+    splits = group["split"] if "split" in group else pd.Series("-", index=group.index)
+    return list(zip(group["seed"].astype(str), splits.astype(str), strict=True))
+
+
+def _paired_score(base: dict, runs: set[tuple[str, str]]) -> tuple[float, str]:
+    """The baseline's mean over the run's own seeds and splits when it has them all (a paired
+    comparison), else its mean over all of its runs; and which comparison that is."""
+    scores = base["by_run"]
+    if runs and runs <= set(scores) and runs != set(scores):
+        seeds = ", ".join(sorted(seed for seed, _ in runs))
+        return sum(scores[run] for run in runs) / len(runs), f"paired on the run's seeds ({seeds})"
+    if runs == set(scores):
+        return base["score"], "paired (the same seeds and splits)"
+    return base["score"], f"run mean vs baseline mean over {len(scores)} runs"
+
+
 def _group_stats(frame: pd.DataFrame) -> dict[str, dict]:
     out = {}
     for key, group in frame.groupby(GROUP, sort=False):
         summary = summarize(group["score"].astype(float).tolist())
         first = group.iloc[0]
-        out[key] = {"score": summary.mean, "sem": summary.sem, "device": first["device"],
+        by_run = dict(zip(_runs_in_order(group), group["score"].astype(float), strict=True))
+        out[key] = {"score": summary.mean, "sem": summary.sem, "device": first["device"], "by_run": by_run,
+                    "runs": set(by_run),
                     "speed": float(group["train_samples_per_s"].mean()),
                     "memory": float(group["peak_memory_bytes"].mean()),
                     "where": (first["task"], first["model"], str(first["shots"]))}
@@ -121,9 +141,10 @@ def check_against_baseline(current: pd.DataFrame, baseline: pd.DataFrame,
     for key in (key for key in before if key in now):
         base, cur = before[key], now[key]
         allowed = max(tolerances.accuracy_points / 100, tolerances.accuracy_sems * base["sem"])
-        findings.append(finding(key, base, "score", _verdict(cur["score"] - base["score"], allowed),
-                                baseline=base["score"], current=cur["score"],
-                                allowed=f"-{100 * allowed:.2f} points"))
+        base_score, comparison = _paired_score(base, cur["runs"])
+        findings.append(finding(key, base, "score", _verdict(cur["score"] - base_score, allowed),
+                                baseline=base_score, current=cur["score"],
+                                allowed=f"-{100 * allowed:.2f} points", comparison=comparison))
         speed_tolerance = _speed_tolerance(tolerances, base["device"])
         if base["device"] == cur["device"] and speed_tolerance is not None and base["speed"] == base["speed"]:
             change = (cur["speed"] - base["speed"]) / base["speed"]

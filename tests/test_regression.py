@@ -150,3 +150,19 @@ def test_a_check_that_compares_nothing_is_an_error_not_a_pass(tmp_path, capsys, 
     assert main(["check", str(tmp_path / "run"), "--baseline", str(tmp_path / "base.csv")]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ") and message in err
+
+
+def test_a_rerun_of_some_baseline_seeds_is_compared_with_those_seeds_and_says_so():
+    """A bit-identical re-run of seed 42 alone once showed -4 points against the 3-seed mean."""
+    baseline = results({"lpt": (0.84, 0.80, 0.76)})
+    rerun = results({"lpt": (0.84, 0.80, 0.76)})
+    rerun = rerun[rerun["seed"] == 42]
+    strict = Tolerances(accuracy_points=1.0, accuracy_sems=0)
+    [score] = [f for f in check_against_baseline(rerun, baseline, strict) if f.measure == "score"]
+    assert score.verdict == Verdict.OK and score.baseline == pytest.approx(0.76)
+    assert score.comparison == "paired on the run's seeds (42)"
+    [whole] = [f for f in check_against_baseline(baseline, baseline, Tolerances()) if f.measure == "score"]
+    assert whole.comparison == "paired (the same seeds and splits)"
+    other_seed = results({"lpt": (0.84, 0.80, 0.76)}).assign(seed=lambda frame: frame["seed"] + 1000)
+    unpaired = next(f for f in check_against_baseline(other_seed, baseline, Tolerances()) if f.measure == "score")
+    assert unpaired.comparison == "run mean vs baseline mean over 3 runs"

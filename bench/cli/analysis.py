@@ -116,8 +116,9 @@ def _findings_table(findings) -> str:
     order = list(Verdict)
     ordered = sorted(findings, key=lambda finding: order.index(finding.verdict))
     rows = [[f.verdict.value, f.task, f.method, f.model, f.shots, f.measure, shown(f.measure, f.baseline),
-             shown(f.measure, f.current), f.allowed] for f in ordered]
-    headers = ["verdict", "task", "method", "model", "shots", "measure", "baseline", "run", "allowed"]
+             shown(f.measure, f.current), f.allowed, f.comparison or "-"] for f in ordered]
+    headers = ["verdict", "task", "method", "model", "shots", "measure", "baseline", "run", "allowed",
+               "comparison"]
     return tabulate(rows, headers=headers, tablefmt="github", disable_numparse=True)
 
 
