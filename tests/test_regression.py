@@ -164,5 +164,6 @@ def test_a_rerun_of_some_baseline_seeds_is_compared_with_those_seeds_and_says_so
     [whole] = [f for f in check_against_baseline(baseline, baseline, Tolerances()) if f.measure == "score"]
     assert whole.comparison == "paired (the same seeds and splits)"
     other_seed = results({"lpt": (0.84, 0.80, 0.76)}).assign(seed=lambda frame: frame["seed"] + 1000)
-    unpaired = next(f for f in check_against_baseline(other_seed, baseline, Tolerances()) if f.measure == "score")
+    findings = check_against_baseline(other_seed, baseline, Tolerances())
+    unpaired = next(finding for finding in findings if finding.measure == "score")
     assert unpaired.comparison == "run mean vs baseline mean over 3 runs"
