@@ -90,3 +90,22 @@ def test_a_fit_method_whose_builder_returns_no_fit_fails_its_cell_saying_so(tmp_
     finally:
         METHODS.remove("fitless")
     assert not record.succeeded and "registered as trained by its own fit" in record.error
+
+
+def test_a_method_whose_trains_claim_disagrees_with_what_requires_grad_fails_its_cell(tmp_path, tiny_model,
+                                                                                     data_dir):
+    from dataclasses import replace
+
+    from bench.core.method import register_method
+    from methods.lora import LoraMethodConfig, build_lora
+    from tests.helpers import run_tiny, tiny_grid
+
+    def overclaiming(config, **where):
+        return replace(build_lora(config, **where), trains=("lora_A",))  # lora_B and the head train too
+
+    register_method("overclaiming_lora", config=LoraMethodConfig)(overclaiming)
+    try:
+        [record] = run_tiny(tiny_grid(tiny_model, methods=("overclaiming_lora",)), tmp_path, data_dir)
+    finally:
+        METHODS.remove("overclaiming_lora")
+    assert not record.succeeded and "without claiming them" in record.error

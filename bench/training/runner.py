@@ -118,6 +118,7 @@ def _measure(job: CellJob, device: DeviceChoice, running: RunningCells) -> dict:
     with PeakMemory(device.device) as memory:
         built = get_method(cell.method).build(config, model=cell.model, task=cell.task,
                                               max_length=cell.train.max_length)
+        check_trains_claim(cell.method, built)
         encoded = _encode(built, splits)
         running.sample()
         outcome = _train(built, cell, config, encoded, splits, device)
@@ -139,6 +140,23 @@ def _measure(job: CellJob, device: DeviceChoice, running: RunningCells) -> dict:
         total_params=sum(p.numel() for p in parameters), mlm_head=built.mlm_head.origin.value,
         mlm_head_detail=built.mlm_head.detail, pooling=built.pooling, dtype=device.dtype_name,
     )
+
+
+def check_trains_claim(method: str, built: BuiltMethod) -> None:
+    """The parameters that will receive gradients are exactly the ones the method claims to train
+    (`trains` name fragments; parameters a family fixes for good are never claimed)."""
+    from bench.core.family import is_fixed
+
+    def claimed(name: str) -> bool:
+        return any(fragment in name for fragment in built.trains)
+
+    parameters = list(built.model.named_parameters())
+    unclaimed = [name for name, p in parameters if p.requires_grad and not claimed(name)]
+    frozen = [name for name, p in parameters if not p.requires_grad and claimed(name) and not is_fixed(p)]
+    if unclaimed or frozen:
+        shown = (f"trains {unclaimed[:3]} without claiming them" if unclaimed
+                 else f"claims {frozen[:3]} but they are frozen")
+        raise BenchError(f"method {method} {shown}: make its trains= fragments and requires_grad agree")
 
 
 def _encode(built: BuiltMethod, splits: CellSplits) -> EncodedSplits:
