@@ -318,3 +318,11 @@ def test_a_record_the_results_folder_refuses_is_kept_in_a_side_file(monkeypatch,
     assert "No space left on device" in capsys.readouterr().err
     kept = (tmp_path / "petbench-unsaved-records.jsonl").read_text().splitlines()
     assert [CellResult.from_dict(json.loads(line)) for line in kept] == [record]
+
+
+def test_list_task_shows_the_definition_and_an_example_as_the_model_sees_it(capsys, tiny_model, data_dir):
+    code, out, err = run_cli(capsys, "list", "--task", "sst2", "--model", str(tiny_model), "--data-dir",
+                             str(data_dir))
+    assert code == 0, err
+    assert "template '{sentence} It was [MASK] .'" in out and "labels and label words: 0 -> 'terrible'" in out
+    assert "as hard_prompt on tiny-bert0 feeds it" in out and "[MASK] at positions" in out

@@ -9,7 +9,7 @@ from bench.cli.options import knob_lines
 from bench.cli.plugins import load_plugins, plugin_files
 from bench.core.family import FAMILIES
 from bench.core.method import METHODS, get_method
-from bench.core.task import TASKS
+from bench.core.task import TASKS, TaskSpec, get_task
 
 
 def add_list_command(commands) -> None:
@@ -21,6 +21,12 @@ def add_list_command(commands) -> None:
                          help="print the README's method table (with --families: its family table)")
     listing.add_argument("--plugin", action="append", default=[], metavar="FILE",
                          help="a .py plugin or task file to register first (repeatable)")
+    listing.add_argument("--task", default=None,
+                         help="print this task's definition and its first training example as a method's "
+                              "input encoder turns it into tokens (--method picks the method, default "
+                              "hard_prompt; --model the tokenizer)")
+    listing.add_argument("--model", default=None, help="with --task: the model whose tokenizer encodes")
+    listing.add_argument("--data-dir", default=None, help="with --task: the data root (as for run)")
 
 
 def command_list(args: argparse.Namespace) -> int:
@@ -33,6 +39,10 @@ def command_list(args: argparse.Namespace) -> int:
         return 0
     if args.markdown:
         print(methods_table())
+        return 0
+    if args.task:
+        print(task_lines(get_task(args.task), method=args.method or "hard_prompt", model=args.model,
+                         data_dir=args.data_dir))
         return 0
     if args.method:
         spec = get_method(args.method)
@@ -63,4 +73,34 @@ def families_lines() -> str:
     refused = refusals()
     lines.append("refused before the first cell:" if refused else "every method runs on every family")
     lines += [f"  {method} on {family}: {why}" for family, method, why in refused]
+    return "\n".join(lines)
+
+
+def task_lines(task: TaskSpec, *, method: str, model: str | None, data_dir: str | None) -> str:
+    """A task's definition, and its first training example as `method` feeds it to the model."""
+    from bench.cli.run import _model
+    from bench.core.data import load_task_data, resolve_data_dir
+
+    pairs = zip(task.labels, task.verbalizer, strict=True)
+    labels = ", ".join(f"{label} -> {word!r}" for label, word in pairs)
+    files = {name: getattr(task, name).path for name in ("train", "dev", "eval") if getattr(task, name)}
+    lines = [f"{task.name}: {task.description}", f"  language {task.language}, metric {task.metric.value}, "
+             f"text fields {list(task.text_fields)}, label field {task.label_field!r}",
+             f"  template {task.template!r}", f"  labels and label words: {labels}",
+             f"  label map (file value -> label): {dict(task.label_map) or 'none'}",
+             f"  files: {files or 'none'}; hub: {task.hub.path if task.hub else 'none'}",
+             f"  official splits: {list(task.splits) or 'none'}; "
+             f"default shots: {task.default_shots or 'all'}"]
+    spec = get_method(method)
+    ref = _model(model, (task,))
+    built = spec.build(spec.make_config(), model=ref, task=task, max_length=128)
+    split = task.splits[0] if task.splits else None
+    data = load_task_data(task, data_dir=resolve_data_dir(data_dir), split=split)
+    example = data.train[0]
+    [encoded] = built.encoder.encode([example])
+    tokens = built.encoder.tokenizer.convert_ids_to_tokens(list(encoded.input_ids))
+    lines += [f"first training example (label {task.labels[example.label]}): {list(example.texts)}",
+              f"  as {method} on {ref.display_name} feeds it ({len(tokens)} tokens): {' '.join(tokens)}"]
+    if encoded.mask_positions:
+        lines.append(f"  [MASK] at positions {list(encoded.mask_positions)}")
     return "\n".join(lines)
