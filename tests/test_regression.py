@@ -167,3 +167,17 @@ def test_a_rerun_of_some_baseline_seeds_is_compared_with_those_seeds_and_says_so
     findings = check_against_baseline(other_seed, baseline, Tolerances())
     unpaired = next(finding for finding in findings if finding.measure == "score")
     assert unpaired.comparison == "run mean vs baseline mean over 3 runs"
+
+
+def test_baselines_go_to_the_folder_the_user_names(tmp_path, monkeypatch, capsys):
+    store = ResultsStore(tmp_path / "run")
+    for seed, score in zip(SEEDS, (0.80, 0.81, 0.79), strict=True):
+        store.append(record("lpt", seed, score))
+    monkeypatch.chdir(tmp_path)
+    assert main(["baseline", "run", "--name", "v1", "--baselines-dir", str(tmp_path / "mine")]) == 0
+    assert (tmp_path / "mine" / "v1.csv").is_file() and not (tmp_path / "baselines").exists()
+    monkeypatch.setenv("PETBENCH_BASELINES", str(tmp_path / "from-env"))
+    assert main(["baseline", "run", "--name", "v2"]) == 0
+    assert (tmp_path / "from-env" / "v2.csv").is_file()
+    assert main(["check", "run", "--baseline", "v2"]) == 0
+    assert main(["check", "run", "--baseline", "v1", "--baselines-dir", str(tmp_path / "mine")]) == 0

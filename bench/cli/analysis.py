@@ -13,6 +13,8 @@ import pandas as pd
 from bench.core.errors import BenchError
 from bench.core.records import CellStatus
 
+BASELINES_HELP = ("folder of the stored baselines (default: $PETBENCH_BASELINES, else ./baselines in the "
+                  "current folder)")
 
 def add_analysis_commands(commands) -> None:
     from reports.regression import Tolerances
@@ -25,7 +27,10 @@ def add_analysis_commands(commands) -> None:
                     "between runs). CPU train samples/s is reported but not gated unless --cpu-throughput is "
                     "given: on shared cores it moves with whatever else runs (docs/results/check-noise.md).")
     check.add_argument("out", help="the run's output folder (holding results.jsonl)")
-    check.add_argument("--baseline", required=True, help="a results.csv, or the NAME of baselines/NAME.csv")
+    check.add_argument("--baseline", required=True,
+                       help="a results.csv, or the NAME of a stored baseline (NAME.csv in the baselines "
+                            "folder)")
+    check.add_argument("--baselines-dir", default=None, help=BASELINES_HELP)
     check.add_argument("--accuracy-points", type=float, default=defaults.accuracy_points,
                        help="allowed score drop in points (default: %(default)s) ...")
     check.add_argument("--accuracy-sems", type=float, default=defaults.accuracy_sems,
@@ -38,9 +43,10 @@ def add_analysis_commands(commands) -> None:
                        help="allowed relative drop in train samples/s on a CPU (default: not gated)")
     check.add_argument("--memory", type=float, default=defaults.memory,
                        help="allowed relative rise in peak memory (default: %(default)s)")
-    baseline = commands.add_parser("baseline", help="store a run's cells as baselines/NAME.csv")
+    baseline = commands.add_parser("baseline", help="store a run's cells as NAME.csv in the baselines folder")
     baseline.add_argument("out", help="the run's output folder")
     baseline.add_argument("--name", required=True)
+    baseline.add_argument("--baselines-dir", default=None, help=BASELINES_HELP)
     compare = commands.add_parser("compare",
                                   help="paired difference of two methods over shared seeds and splits")
     compare.add_argument("out", help="the run's output folder")
@@ -59,7 +65,7 @@ def _records_frame(out: str) -> pd.DataFrame:
 
 
 def command_check(args: argparse.Namespace) -> int:
-    from reports.baselines import resolve_baseline
+    from reports.baselines import baselines_dir, resolve_baseline
     from reports.regression import (
         Tolerances,
         Verdict,
@@ -72,7 +78,7 @@ def command_check(args: argparse.Namespace) -> int:
         value = getattr(args, name)
         if value is not None and not (math.isfinite(value) and value >= 0):  # NaN would pass every drop
             raise BenchError(f"--{name.replace('_', '-')} must be a finite number, 0 or more")
-    baseline = read_results_csv(resolve_baseline(args.baseline))
+    baseline = read_results_csv(resolve_baseline(args.baseline, baselines_dir(args.baselines_dir)))
     if not (baseline["status"] == CellStatus.SUCCESS).any():
         raise BenchError(f"baseline {args.baseline} has no successful cells, so it can gate nothing: "
                          f"store a baseline from a run whose cells succeeded")
@@ -123,9 +129,9 @@ def _findings_table(findings) -> str:
 
 
 def command_baseline(args: argparse.Namespace) -> int:
-    from reports.baselines import store_baseline
+    from reports.baselines import baselines_dir, store_baseline
 
-    print(f"stored {store_baseline(Path(args.out), args.name)}")
+    print(f"stored {store_baseline(Path(args.out), args.name, baselines_dir(args.baselines_dir))}")
     return 0
 
 
