@@ -227,3 +227,24 @@ def test_an_interrupted_or_killed_driver_ends_in_one_line_and_leaves_no_cell_run
     alive = [pid for pid in workers if Path(f"/proc/{pid}").exists()
              and (Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z")]
     assert not alive, "a cell's process kept running after its driver ended"
+
+
+def test_a_cell_claimed_by_another_live_sweep_is_left_to_it_and_a_dead_sweeps_claim_lapses(tmp_path, capsys):
+    import hashlib
+
+    from bench.core.store import CLAIMS_DIR
+
+    store = ResultsStore(tmp_path)
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        (tmp_path / CLAIMS_DIR).mkdir(parents=True)
+        (tmp_path / CLAIMS_DIR / hashlib.sha1(b"a").hexdigest()).write_text(str(other.pid))
+        (tmp_path / CLAIMS_DIR / hashlib.sha1(b"b").hexdigest()).write_text("999999999")  # died
+        claimed, taken = store.claim(["a", "b", "c"])
+        assert claimed == ["b", "c"] and taken == ["a"]
+        store.release(claimed)
+        assert store.claim(["b"]) == (["b"], [])
+    finally:
+        other.kill()
+        other.wait()
+    assert store.claim(["a"]) == (["a"], [])  # its holder is gone

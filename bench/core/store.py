@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import functools
+import hashlib
 import json
 import os
 import sys
@@ -16,6 +17,7 @@ from bench.core.errors import BenchError
 from bench.core.records import CellResult
 
 RESULTS_FILE = "results.jsonl"
+CLAIMS_DIR = ".claims"  # one file per cell being trained, holding the pid of the sweep training it
 
 
 class ResultsStore:
@@ -66,6 +68,30 @@ class ResultsStore:
     def done_cell_ids(self) -> set[str]:
         return {record.cell_id for record in self.latest() if record.succeeded}
 
+    def claim(self, cell_ids: list[str]) -> tuple[list[str], list[str]]:
+        """(claimed, taken): claim the cells for this process under the lock, unless another live
+        process holds them (a second sweep sharing the folder); claims of dead processes lapse."""
+        folder = self.out_dir / CLAIMS_DIR
+        folder.mkdir(parents=True, exist_ok=True)
+        claimed, taken = [], []
+        with _locked(self.out_dir / f".{RESULTS_FILE}.lock"):
+            for cell_id in cell_ids:
+                marker = folder / hashlib.sha1(cell_id.encode()).hexdigest()
+                holder = _holder(marker)
+                if holder is not None and holder != os.getpid():
+                    taken.append(cell_id)
+                    continue
+                marker.write_text(str(os.getpid()), encoding="utf-8")
+                claimed.append(cell_id)
+        return claimed, taken
+
+    def release(self, cell_ids: list[str]) -> None:
+        folder = self.out_dir / CLAIMS_DIR
+        for cell_id in cell_ids:
+            marker = folder / hashlib.sha1(cell_id.encode()).hexdigest()
+            if _holder(marker) == os.getpid():
+                marker.unlink(missing_ok=True)
+
     def append(self, record: CellResult) -> None:
         """Add one line (O(1): the file is never rewritten), fsync'd, under a lock that keeps sweeps
         sharing an output folder from interleaving; a torn last line left by a crash is cut off first."""
@@ -81,6 +107,16 @@ class ResultsStore:
                 os.fsync(descriptor)
             finally:
                 os.close(descriptor)
+
+
+def _holder(marker: Path) -> int | None:
+    """The live process holding a claim, or None (no claim, or its process is gone)."""
+    try:
+        pid = int(marker.read_text(encoding="utf-8"))
+        os.kill(pid, 0)
+    except (OSError, ValueError):
+        return None
+    return pid
 
 
 @functools.cache

@@ -79,6 +79,12 @@ def run_sweep(jobs: list[CellJob], store: ResultsStore, executor: Executor, *,
     _label_done_cells_for_this_search(jobs, stored, store)
     done = set(stored)
     todo = list({job.cell_id: job for job in jobs if job.cell_id not in done}.values())
+    claimed, taken = store.claim([job.cell_id for job in todo])
+    if taken:
+        print(f"{len(taken)} cell(s) are being trained by another sweep sharing {store.out_dir}: left to it "
+              f"(re-run this command afterwards to see them in the report)", file=sys.stderr)
+    skipped = len({job.cell_id for job in jobs}) - len(todo)
+    todo = [job for job in todo if job.cell_id in set(claimed)]
     records: list[CellResult] = []
 
     def keep(record: CellResult) -> None:
@@ -90,7 +96,9 @@ def run_sweep(jobs: list[CellJob], store: ResultsStore, executor: Executor, *,
                   f"{record.cell_id} is kept in {keep_aside(record)}: append that file's lines to "
                   f"results.jsonl to keep it", file=sys.stderr)
 
-    executor.run(todo, keep)
+    try:
+        executor.run(todo, keep)
+    finally:
+        store.release(claimed)
     succeeded = sum(record.succeeded for record in records)
-    skipped = len({job.cell_id for job in jobs}) - len(todo)
     return SweepSummary(succeeded, len(records) - succeeded, skipped), records
