@@ -97,3 +97,15 @@ def test_a_ray_sweep_whose_driver_is_killed_resumes_losing_nothing_written(tmp_p
     assert finished.returncode == 0, finished.stderr[-2000:]
     assert sorted(record.seed for record in ResultsStore(tmp_path).load()) == [1, 2, 3, 4]
     assert results.read_text().splitlines()[: len(written)] == written
+
+
+def test_an_unreachable_ray_address_is_a_one_line_error_within_seconds(capsys, tmp_path, tiny_model,
+                                                                       data_dir):
+    from bench.cli.main import main
+
+    started = time.time()
+    code = main(["--executor", "ray", "--ray-address", "127.0.0.1:1", "--model", str(tiny_model),
+                 "--data-dir", str(data_dir), "--methods", "full_ft", "--shots", "8", "--max-steps", "1",
+                 "--out", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert code == 2 and "cannot reach the Ray cluster at 127.0.0.1:1" in err and time.time() - started < 60

@@ -134,7 +134,7 @@ def make_optimizer(model: nn.Module, config: TrainConfig, learning_rate: float) 
     return torch.optim.AdamW(groups, lr=learning_rate, fused=config.fused_optimizer or None)
 
 
-def _linear_schedule(optimizer: torch.optim.Optimizer, total_steps: int,
+def linear_schedule(optimizer: torch.optim.Optimizer, total_steps: int,
                      warmup_ratio: float) -> torch.optim.lr_scheduler.LambdaLR:
     warmup = max(1, int(total_steps * warmup_ratio))
 
@@ -194,7 +194,7 @@ def train_and_evaluate(built: BuiltMethod, *, data: EncodedSplits, config: Train
     best_score, best_step, best_state = untrained, 0, None
     if total_steps:
         optimizer = make_optimizer(model, config, learning_rate)
-        scheduler = _linear_schedule(optimizer, total_steps, config.warmup_ratio)
+        scheduler = linear_schedule(optimizer, total_steps, config.warmup_ratio)
         generator = torch.Generator().manual_seed(seed)
         lengths = [len(example.input_ids) for example in data.train]
         step, span_samples = 0, 0

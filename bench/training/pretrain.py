@@ -26,7 +26,7 @@ from bench.core.loading import load_masked_lm, load_tokenizer
 from bench.core.method import HeadOrigin
 from bench.core.models import ModelCard, ModelRef, read_model_card, sentence_pooling, write_model_card
 from bench.core.task import MASK_SLOT
-from bench.training.loop import TrainConfig, make_optimizer, to_device
+from bench.training.loop import TrainConfig, linear_schedule, make_optimizer, to_device
 from methods.mlm import split_masked_lm
 
 STATE_FILE = ".pretrain-state.pt"
@@ -39,7 +39,8 @@ class PretrainConfig:
                                 "layers) or all")
     steps: int = knob(500, "optimiser steps", at_least=1)
     batch_size: int = knob(32, "texts per step", at_least=1)
-    learning_rate: float = knob(1e-4, "peak learning rate (AdamW, 6% warm-up, linear decay)", above=0)
+    learning_rate: float = knob(1e-4, "peak learning rate (the loop's AdamW, warm-up and linear decay)",
+                                above=0)
     mask_probability: float = knob(0.15, "share of tokens masked (BERT's 80/10/10 recipe)", above=0,
                                    at_most=0.9)
     max_length: int = knob(128, "tokens per text", at_least=8)
@@ -180,11 +181,9 @@ def pretrain(model_ref: ModelRef, texts: Sequence[str], *, source: str, out: Pat
     model, _ = load_masked_lm(model_ref)
     model.to(device.device)
     set_trainable(model, config.trains)
-    optimizer = make_optimizer(model, TrainConfig(), config.learning_rate)
-    warmup = max(1, int(0.06 * config.steps))
-    scheduler = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda step: (step + 1) / warmup if step < warmup else
-        max(0.0, (config.steps - step) / max(1, config.steps - warmup)))
+    loop = TrainConfig()  # the shared loop's optimiser, schedule and clipping
+    optimizer = make_optimizer(model, loop, config.learning_rate)
+    scheduler = linear_schedule(optimizer, config.steps, loop.warmup_ratio)
     signature = config.signature(model_ref, texts)
     state = _load_state(out, signature)
     if state:
@@ -243,7 +242,7 @@ def _train_steps(model: nn.Module, train: TextBatches, optimizer, scheduler, *, 
         if not math.isfinite(loss_value):
             raise FloatingPointError(f"MLM loss is {loss_value} at step {step}: lower --lr")
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(parameters, 1.0)
+        torch.nn.utils.clip_grad_norm_(parameters, TrainConfig().max_grad_norm)
         optimizer.step()
         optimizer.zero_grad(set_to_none=True)
         scheduler.step()

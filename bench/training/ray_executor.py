@@ -7,6 +7,7 @@ filesystem (or at the same paths on every node), and PETBench installed on every
 
 from __future__ import annotations
 
+import socket
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -38,6 +39,7 @@ class RayExecutor:
             import ray
         except ModuleNotFoundError as error:
             raise BenchError("--executor ray needs Ray: pip install 'petbench[ray]'") from error
+        _check_reachable(self.address)
         if not ray.is_initialized():
             try:
                 ray.init(address=self.address, include_dashboard=False, log_to_driver=False,
@@ -87,3 +89,16 @@ def _died(error: Exception, attempt: int) -> str:
     lines = str(error).strip().splitlines()
     tries = f" after {attempt + 1} attempts" if attempt else ""
     return f"worker died{tries} ({type(error).__name__}: {lines[0] if lines else ''})"
+
+
+def _check_reachable(address: str | None, timeout_s: float = 5.0) -> None:
+    """A HOST:PORT address answers within seconds (Ray itself retries an unreachable one for minutes)."""
+    if not address or address == "auto" or "://" in address or ":" not in address:
+        return
+    host, _, port = address.rpartition(":")
+    try:
+        with socket.create_connection((host, int(port)), timeout=timeout_s):
+            return
+    except (OSError, ValueError) as error:
+        raise BenchError(f"cannot reach the Ray cluster at {address} ({error}); start one with "
+                         f"`ray start --head` or drop --ray-address") from error
