@@ -19,7 +19,7 @@ from bench.core.task import DataFile, FileFormat, HubSource, Metric, TaskSpec
 REQUIRED = ("name", "train", "eval", "text_fields", "labels", "verbalizer", "template")
 OPTIONAL = ("description", "language", "version", "dev", "format", "column_names", "rename", "encoding",
             "drop_labels", "label_field", "label_map", "metric", "default_shots", "splits", "list_separator",
-            "hub", "paths", "optional_fields")
+            "hub", "paths", "optional_fields", "quoting")
 _HUB_KEYS = ("path", "name", "train", "eval", "dev", "rename")
 
 
@@ -88,7 +88,8 @@ def parse_task(values: dict[str, Any], *, origin: Path) -> TaskSpec:
         path = location if location.is_absolute() or root is None else root / location
         return DataFile(str(path), file_format, column_names=_optional_strings(values, "column_names", where),
                         rename=_pairs(values, "rename", where), encoding=str(values.get("encoding", "utf-8")),
-                        drop_labels=_strings(values, "drop_labels", where, required=False))
+                        drop_labels=_strings(values, "drop_labels", where, required=False),
+                        quoting=str(values.get("quoting", "")))
 
     return TaskSpec(
         name=str(values["name"]), language=str(values.get("language", "en")),

@@ -145,3 +145,16 @@ def test_an_unquoted_yes_no_label_is_a_one_line_error_that_says_to_quote_it(tmp_
     with pytest.raises(BenchError, match=quote_it) as error:
         load_task_file(tmp_path / "tasks.yaml", register=False)
     assert "\n" not in str(error.value)
+
+
+@pytest.mark.parametrize(("quoting", "expected"), [("none", '"a ""quoted"" word"'),
+                                                   ("minimal", 'a "quoted" word')])
+def test_tsv_quoting_is_a_documented_choice_of_the_task(tmp_path, quoting, expected):
+    (tmp_path / "d.tsv").write_text('label\ttext\npos\t"a ""quoted"" word"\nneg\tplain\n', encoding="utf-8")
+    (tmp_path / "task.yaml").write_text(
+        f"name: quoting_{quoting}\ntrain: d.tsv\neval: d.tsv\ntext_fields: [text]\nlabels: [neg, pos]\n"
+        f'verbalizer: [bad, good]\ntemplate: "{{text}} It was [MASK] ."\nquoting: {quoting}\n',
+        encoding="utf-8")
+    [task] = load_task_file(tmp_path / "task.yaml", register=False)
+    data = load_task_data(task, data_dir=None)
+    assert data.train[0].texts == (expected,)

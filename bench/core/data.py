@@ -90,8 +90,10 @@ def _read_local(task: TaskSpec, file: DataFile, path: Path) -> tuple[Example, ..
     else:
         kwargs = {"path": "csv", "sep": "\t" if file.format == "tsv" else ",",
                   "encoding": file.encoding, "keep_default_na": False, "na_filter": False}
-        if file.format == "tsv":
-            kwargs["quoting"] = csv.QUOTE_NONE
+        quoting = file.quoting or ("none" if file.format == "tsv" else "minimal")
+        if quoting not in ("none", "minimal"):
+            raise BenchError(f"{path}: quoting {quoting!r} is not none or minimal; fix the task's quoting")
+        kwargs["quoting"] = csv.QUOTE_NONE if quoting == "none" else csv.QUOTE_MINIMAL
         if file.column_names:
             kwargs["column_names"] = list(file.column_names)
     try:

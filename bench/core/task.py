@@ -42,6 +42,7 @@ class DataFile:
     rename: tuple[tuple[str, str], ...] = ()  # (column in file, field name of the task)
     encoding: str = "utf-8"
     drop_labels: tuple[str, ...] = ()  # rows with these labels are not examples (OCNLI's "-")
+    quoting: str = ""  # "none" (quotes are text) or "minimal" (CSV quoting); "": tsv none, csv minimal
 
 
 @dataclass(frozen=True)
