@@ -131,7 +131,7 @@ BATTERY = [
     ("compare", ["{out}", "--methods", "full_ft,lora"], "no task where full_ft and lora share a seed"),
     ("perf", ["--shape", "gpt-17"], "unknown shape 'gpt-17'"),
     ("perf", ["--methods", "nope"], "unknown method 'nope'"),
-    ("perf", ["--batch-size", "0"], "batch_size=0 is out of range"),
+    ("perf", ["--batch-size", "0"], "--batch-size=0 is out of range"),
     ("list", ["--method", "nope"], "unknown method 'nope'"),
 ]
 

@@ -14,9 +14,11 @@ from bench.training.cells import SearchAxis
 
 
 def add_dataclass_options(group: argparse._ArgumentGroup, config_type: type) -> None:
-    """One --option per knob; booleans get --x / --no-x; the default is None so that only what the
-    user typed overrides the dataclass's own default."""
+    """One --option per knob (a field declared with `knob`, help and all); booleans get --x / --no-x;
+    the default is None so that only what the user typed overrides the dataclass's own default."""
     for info in describe_knobs(config_type):
+        if not info.help:  # a plain field, set by the command itself
+            continue
         flag = "--" + info.name.replace("_", "-")
         # argparse expands %-formats in help; knob help is plain prose ("6% warm-up")
         help_text = f"{info.help} (default: {info.shown_default})".replace("%", "%%")
@@ -29,14 +31,14 @@ def add_dataclass_options(group: argparse._ArgumentGroup, config_type: type) -> 
                                help=help_text)
 
 
-def dataclass_from_options(config_type: type, args: argparse.Namespace) -> Any:
-    """The dataclass with the options the user gave (strings parsed as each knob's type); a bad
-    value is a one-line error naming its option."""
+def dataclass_from_options(config_type: type, args: argparse.Namespace, **fixed: Any) -> Any:
+    """The dataclass with the options the user gave (strings parsed as each knob's type) and the
+    plain fields the command sets (`fixed`); a bad value is a one-line error naming its option."""
     types = knob_types(config_type)
     fields = {field.name: field for field in dataclasses.fields(config_type)}
-    values = {}
+    values = dict(fixed)
     for info in describe_knobs(config_type):
-        given = getattr(args, info.name, None)
+        given = getattr(args, info.name, None) if info.help else None
         if given is None:
             continue
         flag = "--" + info.name.replace("_", "-")

@@ -5,10 +5,12 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from bench.cli.options import add_dataclass_options, dataclass_from_options
 from bench.cli.plugins import WORKER_PRELOAD, load_plugins, plugin_files
 
 
 def add_perf_command(commands) -> None:
+    from bench.perf.runner import PerfConfig
     from bench.perf.shapes import SHAPES
 
     parser = commands.add_parser("perf", help="weight-free training/inference speed and peak memory of each "
@@ -20,13 +22,7 @@ def add_perf_command(commands) -> None:
                              "LPT once its cache of the states entering layer k is warm; p_tuning_mlp: "
                              "p_tuning in its peer's setup) and peers (peer_full_ft, peer_lora, ...); 'all' "
                              "= all of them")
-    parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--seq-len", type=int, default=128)
-    parser.add_argument("--steps", type=int, default=20, help="timed steps after warm-up")
-    parser.add_argument("--warmup", type=int, default=5)
-    parser.add_argument("--repeats", type=int, default=1,
-                        help="rounds of all rows, one after the other; the table shows each row's medians "
-                             "and the spread of its train speed (default: 1)")
+    add_dataclass_options(parser.add_argument_group("measurement"), PerfConfig)
     parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     parser.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16"],
                         help="as for run: auto is bf16 autocast on CUDA and on CPUs with native bf16, "
@@ -52,9 +48,8 @@ def command_perf(args: argparse.Namespace) -> int:
     rows = tuple(select_rows(names))
     shape_config(args.shape)  # unknown shapes fail before any child process starts
     choose_device(args.device, precision=args.precision)  # so do a missing GPU or bf16
-    config = PerfConfig(shape=args.shape, rows=rows, batch_size=args.batch_size, seq_len=args.seq_len,
-                        steps=args.steps, warmup=args.warmup, repeats=args.repeats,
-                        device=args.device, precision=args.precision,
-                        speed_features=not args.no_speed_features, compile=args.compile)
+    config = dataclass_from_options(PerfConfig, args, shape=args.shape, rows=rows, device=args.device,
+                                    precision=args.precision, speed_features=not args.no_speed_features,
+                                    compile=args.compile)
     print(write_perf(config, run_perf(config, setup, WORKER_PRELOAD), Path(args.out)))
     return 0
