@@ -42,7 +42,10 @@ def read_documents(path: Path) -> list[dict[str, Any]]:
     """The task mappings a file holds, with any `defaults` document merged under the later ones."""
     if not path.is_file():
         raise BenchError(f"task file {path} not found: pass an existing .yaml/.yml/.toml file")
-    text = path.read_text(encoding="utf-8")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as error:
+        raise BenchError(f"task file {path} is not UTF-8 (byte {error.start}); save it as UTF-8") from error
     try:
         documents = ([tomllib.loads(text)] if path.suffix == ".toml"
                      else list(yaml.load_all(text, Loader=UniqueKeyLoader)))  # noqa: S506 (a safe loader)

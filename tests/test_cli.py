@@ -58,6 +58,8 @@ def bad_files(tmp_path_factory) -> Path:
     (folder / "latin1.yaml").write_text(base.format(name="t7").replace("d.tsv", "latin1.tsv") + good_rows)
     (folder / "latin1.tsv").write_bytes("verdict\ttext\npos\tcaf\xe9 cr\xe8me\n".encode("latin-1"))
     (folder / "bad_encoding.yaml").write_text(base.format(name="t8") + good_rows + "encoding: klingon\n")
+    (folder / "latin1_task.yaml").write_bytes((base.format(name="t9") + good_rows + "description: caf\xe9\n")
+                                              .encode("latin-1"))
     (folder / "not_results.csv").write_text("a,b\n1,2\n", encoding="utf-8")
     (folder / "empty").mkdir()
     return folder
@@ -112,6 +114,7 @@ BATTERY = [
     ("run", ["--task-file", "{files}/empty_text.yaml"], "row 2 has an empty 'text'"),
     ("run", ["--task-file", "{files}/latin1.yaml"], "latin1.tsv is not utf-8"),
     ("run", ["--task-file", "{files}/bad_encoding.yaml"], "unknown encoding 'klingon'"),
+    ("run", ["--task-file", "{files}/latin1_task.yaml"], "latin1_task.yaml is not UTF-8"),
     ("run", ["--lr", "inf"], "learning_rate=inf is not a finite number"),
     ("run", ["--seeds", "4294967296"], "a seed must be below 2**32"),
     ("run", ["--shots", "1"], "--shots 1 is fewer than the 2 labels"),

@@ -16,6 +16,7 @@ from bench.cli.options import (
 from bench.cli.plugins import WORKER_PRELOAD, PluginSetup, load_plugins, plugin_files
 from bench.core.errors import BenchError
 from bench.core.method import METHODS, get_method
+from bench.core.store import RESULTS_FILE
 from bench.core.task import TaskSpec, get_task
 from bench.training.cells import Grid, check_search_axes, method_choice, task_splits
 from bench.training.compatibility import check_model_for_grid
@@ -237,7 +238,7 @@ def check_writable(out: Path) -> None:
         out.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=out, prefix=".petbench-write-check-"):
             pass
-        results = out / "results.jsonl"
+        results = out / RESULTS_FILE
         if results.exists():
             with open(results, "ab"):
                 pass
@@ -250,7 +251,7 @@ def command_run(args: argparse.Namespace) -> int:
     from bench.core.data import resolve_data_dir
     from bench.core.store import ResultsStore
     from bench.training.sweep import plan_jobs, run_sweep
-    from reports import write_reports
+    from reports import CSV_FILE, REPORT_FILE, write_reports
 
     grid, setup = build_grid(args)
     out = Path(args.out).expanduser()
@@ -258,8 +259,8 @@ def command_run(args: argparse.Namespace) -> int:
     executor = make_executor(args, setup)
     jobs = plan_jobs(grid, resolve_data_dir(args.data_dir))
     summary, _ = run_sweep(jobs, ResultsStore(out), executor, rerun=args.rerun)
-    if (out / "results.jsonl").exists():
+    if (out / RESULTS_FILE).exists():
         print(write_reports(out))
-        print(f"wrote {out / 'results.csv'} and {out / 'report.md'}")
+        print(f"wrote {out / CSV_FILE} and {out / REPORT_FILE}")
     print(summary.line())
     return 1 if summary.failed else 0
