@@ -193,11 +193,10 @@ def _model(value: str | None, tasks: tuple[TaskSpec, ...]):
 def _runtime(args: argparse.Namespace):
     """Where and in which precision the cells run, resolved here (a missing GPU or bf16 fails once):
     Ray cells asking for GPUs run on CUDA whatever the driver's machine has."""
-    from bench.core.device import Precision, Runtime
+    from bench.core.device import Device, Precision, Runtime
 
-    if args.executor == "ray" and args.gpus_per_cell and args.device == "auto":
-        dtype = Precision.FP32 if args.precision == Precision.FP32 else Precision.BF16
-        return Runtime("cuda", dtype.value)
+    if args.executor == "ray" and args.gpus_per_cell and args.device == Device.AUTO:
+        return Runtime(Device.CUDA, Precision.FP32 if args.precision == Precision.FP32 else Precision.BF16)
     return Runtime.resolve(args.device, precision=args.precision)
 
 

@@ -11,10 +11,22 @@ import torch
 from bench.core.errors import BenchError
 
 
+class Device(StrEnum):
+    """What --device asks for; a DeviceChoice is CPU or CUDA."""
+
+    AUTO = "auto"  # CUDA when a GPU is visible, else the CPU
+    CPU = "cpu"
+    CUDA = "cuda"
+
+
 @dataclass(frozen=True)
 class DeviceChoice:
     device: torch.device
     autocast_dtype: torch.dtype | None  # None: full fp32
+
+    @property
+    def is_cuda(self) -> bool:
+        return self.device.type == Device.CUDA
 
     @property
     def dtype_name(self) -> str:
@@ -22,7 +34,7 @@ class DeviceChoice:
 
     @property
     def name(self) -> str:
-        if self.device.type == "cuda":
+        if self.is_cuda:
             return torch.cuda.get_device_name(self.device)
         return f"cpu ({torch.get_num_threads()} threads)"
 
@@ -35,7 +47,7 @@ class DeviceChoice:
         return torch.autocast(self.device.type, dtype=self.autocast_dtype)
 
     def synchronize(self) -> None:
-        if self.device.type == "cuda":
+        if self.is_cuda:
             torch.cuda.synchronize(self.device)
 
 
@@ -59,32 +71,35 @@ class Runtime:
     """Where and in which precision cells run, resolved before the first cell: part of every cell's
     identity, so fp32 and bf16 runs are never taken for repeats of each other."""
 
-    device: str = "cpu"  # cpu or cuda
-    dtype: str = "fp32"  # fp32 or bf16 (autocast)
+    device: Device = Device.CPU  # CPU or CUDA, never AUTO: resolved
+    dtype: Precision = Precision.FP32  # FP32 or BF16 (autocast), never AUTO: resolved
 
     @classmethod
     def resolve(cls, requested: str = "auto", *, precision: Precision | str = Precision.AUTO) -> Runtime:
         """What `choose_device` picks here (a one-line error for a missing GPU or bf16)."""
         chosen = choose_device(requested, precision=precision)
-        return cls(chosen.device.type, "fp32" if chosen.autocast_dtype is None else Precision.BF16.value)
+        dtype = Precision.FP32 if chosen.autocast_dtype is None else Precision.BF16
+        return cls(Device(chosen.device.type), dtype)
 
     def in_fp32(self) -> Runtime:
-        return Runtime(self.device, Precision.FP32.value)
+        return Runtime(self.device, Precision.FP32)
 
     def choose(self) -> DeviceChoice:
         """This runtime on the machine at hand (a one-line error where it cannot run here)."""
         return choose_device(self.device, precision=self.dtype)
 
 
-def choose_device(requested: str = "auto", *, precision: Precision | str = Precision.AUTO) -> DeviceChoice:
+def choose_device(requested: Device | str = Device.AUTO, *,
+                  precision: Precision | str = Precision.AUTO) -> DeviceChoice:
     """cuda when available (or asked for), else CPU; bf16 autocast on CUDA and on CPUs with native
     bf16, fp32 on other CPUs, unless the precision says otherwise."""
-    if requested not in ("auto", "cpu", "cuda"):
+    if requested not in tuple(Device):
         raise BenchError(f"unknown device {requested!r}: use auto, cpu or cuda")
-    if requested == "cuda" and not torch.cuda.is_available():
+    requested = Device(requested)
+    if requested == Device.CUDA and not torch.cuda.is_available():
         raise BenchError("--device cuda was asked for but no CUDA GPU is visible; use --device cpu")
     precision = Precision(precision)
-    if requested != "cpu" and torch.cuda.is_available():
+    if requested != Device.CPU and torch.cuda.is_available():
         return DeviceChoice(torch.device("cuda"), None if precision == Precision.FP32 else torch.bfloat16)
     if precision == Precision.BF16 and not cpu_has_bf16():
         raise BenchError("--precision bf16: this CPU has no native bf16 instructions; use fp32")

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import torch
 
+from bench.core.device import Device
+
 _PROC_STATUS = Path("/proc/self/status")
 _CLEAR_REFS = Path("/proc/self/clear_refs")
 
@@ -46,7 +48,7 @@ class PeakMemory:
     _hwm_reset: bool = field(default=False, repr=False)
 
     def __enter__(self) -> PeakMemory:
-        if self.device.type == "cuda":
+        if self.device.type == Device.CUDA:
             torch.cuda.synchronize(self.device)
             torch.cuda.reset_peak_memory_stats(self.device)
             self.kind = "cuda_max_allocated"
@@ -57,7 +59,7 @@ class PeakMemory:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
-        if self.device.type == "cuda":
+        if self.device.type == Device.CUDA:
             torch.cuda.synchronize(self.device)
             self.peak_bytes = int(torch.cuda.max_memory_allocated(self.device))
             return

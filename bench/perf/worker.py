@@ -122,7 +122,7 @@ def measure(request: PerfRequest) -> PerfResult:
     skipped = cached_layers if request.warmup else 0
     flops = train_flops_per_sample(model, load_config(ref), request.seq_len,
                                    first_grad_layer=first_grad_layer, first_forward_layer=skipped)
-    peak = peak_flops(device.name) if device.device.type == "cuda" else None
+    peak = peak_flops(device.name) if device.is_cuda else None
     return PerfResult(
         method=request.row.name, reference=request.row.reference, status="success",
         train_samples_per_s=train_rate,

@@ -95,14 +95,14 @@ def trainable_parameters(model: nn.Module) -> list[tuple[str, nn.Parameter]]:
 
 def should_compile(config: TrainConfig, device: DeviceChoice, total_steps: int) -> bool:
     if config.compile == Toggle.AUTO:
-        return device.device.type == "cuda" and total_steps >= COMPILE_MIN_STEPS
+        return device.is_cuda and total_steps >= COMPILE_MIN_STEPS
     return config.compile == Toggle.ON
 
 
 def pad_multiple(config: TrainConfig, device: DeviceChoice) -> int:
     if config.pad_to_multiple_of:
         return config.pad_to_multiple_of
-    return 8 if device.device.type == "cuda" else 1
+    return 8 if device.is_cuda else 1
 
 
 def prepare_model(built: BuiltMethod, config: TrainConfig, device: DeviceChoice, *,

@@ -102,7 +102,7 @@ def run_job(job: CellJob, settings: WorkerSettings = WorkerSettings()) -> CellRe
             measured, status, error = {}, CellStatus.FAILED, one_line(failure)
         finally:
             gc.collect()
-            if device.device.type == "cuda":
+            if device.is_cuda:
                 torch.cuda.empty_cache()
     return CellResult(**identity(job), **(environment | measured), status=status, error=error,
                       cells_on_machine=running.most, wall_seconds=time.perf_counter() - started,
