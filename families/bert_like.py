@@ -101,7 +101,7 @@ class BertLikeFamily:
     """A family entry for BERT-shaped encoders; the fields are what such families differ in."""
 
     info: FamilyInfo
-    tiny_config: Callable[[int, Mapping[str, int]], object]  # (vocab size, special ids) -> a 2-layer config
+    tiny_config: Callable[[int, Mapping[str, int]], object]  # (vocab size, special ids) -> a tiny config
     mlm_head_modules: tuple[str, ...] = ("cls",)  # the masked LM's head modules, applied in order
     layers_path: str = "encoder.layer"
     embed_projection: str = ""  # a projection from embedding width to hidden width, where there is one

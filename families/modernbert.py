@@ -6,7 +6,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from bench.core.family import FamilyInfo, TokenizerKind, register_family
+from bench.core.family import FamilyInfo, MlmHeadParts, TokenizerKind, register_family
 from families.bert_like import BertLikeFamily, BertLikeStack
 
 
@@ -50,9 +50,7 @@ class ModernBertStack(BertLikeStack):
 
 
 class ModernBertFamily(BertLikeFamily):
-    def mlm_head(self, masked_lm: nn.Module):
-        from bench.core.family import MlmHeadParts
-
+    def mlm_head(self, masked_lm: nn.Module) -> MlmHeadParts:
         return MlmHeadParts(nn.Sequential(masked_lm.head, masked_lm.decoder), masked_lm.decoder)
 
     def layer_stack(self, encoder: nn.Module) -> ModernBertStack:

@@ -41,16 +41,17 @@ def _byte_bpe_model(words: Sequence[str], specials: dict[str, str]):
 def _byte_bpe(words: Sequence[str], specials: dict[str, str], family: str):
     import json
 
-    model = json.loads(_byte_bpe_model(words, specials).to_str())["model"]
-    merges = [tuple(pair) if isinstance(pair, list) else tuple(pair.split(" ")) for pair in model["merges"]]
+    backend = _byte_bpe_model(words, specials)
     if family == "roberta":
         from transformers import RobertaTokenizer
 
+        model = json.loads(backend.to_str())["model"]
+        merges = [tuple(pair) if isinstance(pair, list) else tuple(pair.split(" "))
+                  for pair in model["merges"]]
         return RobertaTokenizer(vocab=model["vocab"], merges=merges)
     from tokenizers import processors
     from transformers import PreTrainedTokenizerFast
 
-    backend = _byte_bpe_model(words, specials)
     cls, sep = specials["cls"], specials["sep"]
     backend.post_processor = processors.TemplateProcessing(
         single=f"{cls} $A {sep}", pair=f"{cls} $A {sep} $B {sep}",

@@ -110,7 +110,7 @@ def test_a_method_that_runs_only_in_fp32_is_planned_and_recorded_as_fp32_under_b
 
 def test_precision_and_device_are_part_of_a_cells_identity_and_neutral_switches_are_not(tiny_model):
     from bench.core.device import Runtime
-    from bench.core.knobs import neutral_fields
+    from bench.core.knobs import identity_fields
 
     def ids(grid):
         cell = expand_cells(grid)[0]
@@ -121,8 +121,8 @@ def test_precision_and_device_are_part_of_a_cells_identity_and_neutral_switches_
     cuda = ids(tiny_grid(tiny_model, runtime=Runtime("cuda", "bf16")))
     assert len({fp32[0], bf16[0], cuda[0]}) == 3 and len({fp32[1], bf16[1], cuda[1]}) == 3
     assert len({fp32[2], bf16[2], cuda[2]}) == 3
-    assert set(neutral_fields(TrainConfig)) == {"log_every", "fused_optimizer", "compile",
-                                                "pad_to_multiple_of"}
+    assert set(identity_fields(TrainConfig, identity=False)) == {"log_every", "fused_optimizer", "compile",
+                                                                 "pad_to_multiple_of"}
     neutral = replace(FAST_TRAINING, log_every=1, fused_optimizer=False, compile="off", pad_to_multiple_of=8)
     assert ids(tiny_grid(tiny_model, train=neutral)) == fp32
     assert ids(tiny_grid(tiny_model, train=replace(FAST_TRAINING, batch_size=8))) != fp32

@@ -75,7 +75,8 @@ class Runtime:
     dtype: Precision = Precision.FP32  # FP32 or BF16 (autocast), never AUTO: resolved
 
     @classmethod
-    def resolve(cls, requested: str = "auto", *, precision: Precision | str = Precision.AUTO) -> Runtime:
+    def resolve(cls, requested: Device | str = Device.AUTO, *,
+                precision: Precision | str = Precision.AUTO) -> Runtime:
         """What `choose_device` picks here (a one-line error for a missing GPU or bf16)."""
         chosen = choose_device(requested, precision=precision)
         dtype = Precision.FP32 if chosen.autocast_dtype is None else Precision.BF16

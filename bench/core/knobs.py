@@ -24,14 +24,11 @@ def knob(default: Any, help: str, *, at_least: float | None = None, above: float
                                                         "at_most": at_most, "identity": identity})
 
 
-def identity_fields(config_type: type) -> list[str]:
-    """The knobs that define what a run computes (all but the result-neutral switches)."""
-    return [field.name for field in dataclasses.fields(config_type) if field.metadata.get("identity", True)]
-
-
-def neutral_fields(config_type: type) -> list[str]:
+def identity_fields(config_type: type, *, identity: bool = True) -> list[str]:
+    """The knobs that define what a run computes (all but the result-neutral switches); with
+    identity=False, the result-neutral switches."""
     return [field.name for field in dataclasses.fields(config_type)
-            if not field.metadata.get("identity", True)]
+            if field.metadata.get("identity", True) == identity]
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,9 @@ from bench.core.errors import BenchError
 from bench.core.records import CellResult
 
 RESULTS_FILE = "results.jsonl"
+# what parsing a line that is not a whole record raises (JSONDecodeError and UnicodeDecodeError are
+# ValueErrors; a JSON value that is no object, or an unknown status, TypeError / ValueError)
+BAD_RECORD = (ValueError, TypeError, AttributeError)
 CLAIMS_DIR = ".claims"  # one file per cell being trained, holding the pid of the sweep training it
 
 
@@ -42,7 +45,7 @@ class ResultsStore:
         if torn.strip():
             try:
                 records.append(_record(torn))
-            except (UnicodeDecodeError, json.JSONDecodeError, TypeError, ValueError, AttributeError):
+            except BAD_RECORD:
                 _warn_once(f"warning: {self.path}: its last line is an incomplete record (a write was cut "
                            f"off); it is ignored, and the next record written replaces it")
         return records
@@ -52,7 +55,7 @@ class ResultsStore:
             return None
         try:
             return _record(line)
-        except (UnicodeDecodeError, json.JSONDecodeError, TypeError, ValueError, AttributeError) as error:
+        except BAD_RECORD as error:
             raise BenchError(f"{self.path}: line {number} is not a result record ({type(error).__name__}); "
                              f"delete that line (its cell re-runs) or point --out elsewhere") from error
 
@@ -65,18 +68,21 @@ class ResultsStore:
             by_cell[record.cell_id] = record
         return list(by_cell.values())
 
-    def done_cell_ids(self) -> set[str]:
-        return {record.cell_id for record in self.latest() if record.succeeded}
+    @property
+    def _lock(self) -> Path:
+        return self.out_dir / f".{RESULTS_FILE}.lock"
+
+    def _claim_marker(self, cell_id: str) -> Path:
+        return self.out_dir / CLAIMS_DIR / hashlib.sha1(cell_id.encode()).hexdigest()
 
     def claim(self, cell_ids: list[str]) -> tuple[list[str], list[str]]:
         """(claimed, taken): claim the cells for this process under the lock, unless another live
         process holds them (a second sweep sharing the folder); claims of dead processes lapse."""
-        folder = self.out_dir / CLAIMS_DIR
-        folder.mkdir(parents=True, exist_ok=True)
+        (self.out_dir / CLAIMS_DIR).mkdir(parents=True, exist_ok=True)
         claimed, taken = [], []
-        with _locked(self.out_dir / f".{RESULTS_FILE}.lock"):
+        with _locked(self._lock):
             for cell_id in cell_ids:
-                marker = folder / hashlib.sha1(cell_id.encode()).hexdigest()
+                marker = self._claim_marker(cell_id)
                 holder = _holder(marker)
                 if holder is not None and holder != os.getpid():
                     taken.append(cell_id)
@@ -86,9 +92,8 @@ class ResultsStore:
         return claimed, taken
 
     def release(self, cell_ids: list[str]) -> None:
-        folder = self.out_dir / CLAIMS_DIR
         for cell_id in cell_ids:
-            marker = folder / hashlib.sha1(cell_id.encode()).hexdigest()
+            marker = self._claim_marker(cell_id)
             if _holder(marker) == os.getpid():
                 marker.unlink(missing_ok=True)
 
@@ -97,7 +102,7 @@ class ResultsStore:
         sharing an output folder from interleaving; a torn last line left by a crash is cut off first."""
         self.out_dir.mkdir(parents=True, exist_ok=True)
         line = (record.to_json() + "\n").encode("utf-8")
-        with _locked(self.out_dir / f".{RESULTS_FILE}.lock"):
+        with _locked(self._lock):
             descriptor = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o666)
             try:
                 _cut_torn_line(descriptor)

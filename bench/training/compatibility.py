@@ -38,17 +38,18 @@ def check_model_for_grid(model: ModelRef, methods: Sequence[str], *, max_length:
                              f"({model.display_name}): {reason}; drop it from --methods "
                              f"(`run_bench.py list --families` shows what runs where)")
     _check_weight_files(model)
-    if any(Capability.MLM_HEAD in get_method(method).needs for method in methods):
+    prompt_methods = [method for method in methods if Capability.MLM_HEAD in get_method(method).needs]
+    if prompt_methods:
         tokenizer = load_tokenizer(model)
         if tokenizer.mask_token is None or tokenizer.mask_token_id is None:
-            names = ", ".join(method for method in methods if Capability.MLM_HEAD in get_method(method).needs)
-            raise BenchError(f"the tokenizer of {model.display_name} has no mask token, which {names} read "
-                             f"label words at: use a masked-LM checkpoint or drop them from --methods")
+            raise BenchError(f"the tokenizer of {model.display_name} has no mask token, which "
+                             f"{', '.join(prompt_methods)} read label words at: use a masked-LM checkpoint "
+                             f"or drop them from --methods")
     limit = family.max_positions(load_config(model))
     if limit is not None and max_length > limit:
         raise BenchError(f"--max-length {max_length} is longer than the {limit} positions of "
                          f"{model.display_name}: pass --max-length {limit} or less")
-    if zero_shot and any(Capability.MLM_HEAD in get_method(method).needs for method in methods):
+    if zero_shot and prompt_methods:
         for fact in checkpoint_facts(model):
             print(f"warning: zero-shot prompt scores on {model.display_name}: {fact}", file=sys.stderr)
 
