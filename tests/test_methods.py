@@ -107,3 +107,21 @@ def test_peft_backed_methods_build_without_peft_deprecation_warnings(method, tin
         warnings.simplefilter("always")
         build(method, tiny_model)
     assert not [str(warning.message) for warning in caught if issubclass(warning.category, FutureWarning)]
+
+
+def test_a_plugin_calling_peft_directly_on_a_loaded_encoder_prints_no_deprecation_warning(tiny_model):
+    """An (IA)^3 plugin that calls peft.get_peft_model itself, not the quiet helper, stays quiet too."""
+    import warnings
+
+    from peft import IA3Config, get_peft_model
+
+    from bench.core.models import resolve_model
+    from methods.heads import Pooling, load_pooled_parts
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        parts = load_pooled_parts(resolve_model(str(tiny_model)), get_task("sst2"), pooling=Pooling.CLS,
+                                  max_length=16)
+        get_peft_model(parts.encoder, IA3Config(target_modules=["key", "value", "intermediate.dense"],
+                                                feedforward_modules=["intermediate.dense"]))
+    assert not [str(warning.message) for warning in caught if issubclass(warning.category, FutureWarning)]

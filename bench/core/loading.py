@@ -4,6 +4,7 @@ shapes) build the architecture from config.json instead of reading weights."""
 from __future__ import annotations
 
 import functools
+import warnings
 
 from bench.core.errors import BenchError
 from bench.core.family import EncoderFamily, family_for_config
@@ -11,22 +12,26 @@ from bench.core.method import HeadOrigin, MlmHead
 from bench.core.models import ModelRef, read_model_card
 
 
+# peft 0.21 asks transformers 5 for the deprecated `is_gradient_checkpointing`: the call is peft's, not
+# the user's to change, so neither a built-in nor a plugin calling peft directly should print it
+_PEFT_DEPRECATION = ".*is_gradient_checkpointing.*"
+
+
 def _quiet_transformers() -> None:
     import transformers
+
+    warnings.filterwarnings("ignore", message=_PEFT_DEPRECATION, category=FutureWarning)
 
     transformers.logging.set_verbosity_error()
     transformers.utils.logging.disable_progress_bar()
 
 
 def get_peft_model_quietly(model, peft_config):
-    """peft.get_peft_model without the FutureWarning that peft 0.21 triggers in transformers 5
-    (`is_gradient_checkpointing` is deprecated): the call is peft's, not the user's to change."""
-    import warnings
-
+    """peft.get_peft_model without the FutureWarning that peft 0.21 triggers in transformers 5."""
     from peft import get_peft_model
 
     with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
+        warnings.filterwarnings("ignore", message=_PEFT_DEPRECATION, category=FutureWarning)
         return get_peft_model(model, peft_config)
 
 
