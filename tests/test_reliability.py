@@ -248,3 +248,50 @@ def test_a_cell_claimed_by_another_live_sweep_is_left_to_it_and_a_dead_sweeps_cl
         other.kill()
         other.wait()
     assert store.claim(["a"]) == (["a"], [])  # its holder is gone
+
+
+_TERMINATED_WHILE_A_CHILD_STARTS = """
+import multiprocessing.forkserver, os, signal, sys
+from bench.training.isolation import call_in_child, fork_server
+
+class Terminated(BaseException):
+    pass
+
+def terminate(signum, frame):
+    raise Terminated
+
+context = fork_server([])
+signal.signal(signal.SIGTERM, terminate)
+connect = multiprocessing.forkserver.connect_to_new_process
+def connect_then_sigterm(fds):
+    answer = connect(fds)
+    os.kill(os.getpid(), signal.SIGTERM)  # after the fork server forked, before the child got its task
+    return answer
+multiprocessing.forkserver.connect_to_new_process = connect_then_sigterm
+try:
+    call_in_child(context, os.getpid)
+except Terminated:
+    print("terminated", file=sys.stderr)
+"""
+
+
+def test_a_sigterm_while_a_cells_process_starts_lets_the_start_finish_and_the_child_stays_silent():
+    """A driver told to stop while handing a child its task must not leave the child reading half a
+    message (a pickle traceback on the user's terminal)."""
+    done = subprocess.run([sys.executable, "-c", _TERMINATED_WHILE_A_CHILD_STARTS], cwd=ROOT,
+                          capture_output=True, text=True, timeout=60)
+    time.sleep(0.5)  # a child that would complain does so as it dies
+    assert done.stderr.strip().splitlines() == ["terminated"], done.stderr
+
+
+@pytest.mark.parametrize(("signum", "code", "said"), [(signal.SIGINT, 130, "interrupted:"),
+                                                      (signal.SIGTERM, 143, "terminated (SIGTERM):")])
+def test_a_stop_signal_while_the_driver_still_imports_its_libraries_ends_in_one_line(tmp_path, signum, code,
+                                                                                      said):
+    driver = subprocess.Popen([sys.executable, "run_bench.py", "list"], cwd=ROOT, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.PIPE, start_new_session=True)
+    time.sleep(0.8)  # main() has begun; torch and the plugins are still importing
+    os.kill(driver.pid, signum)
+    _, err = driver.communicate(timeout=60)
+    lines = err.decode().strip().splitlines()
+    assert driver.returncode == code and len(lines) == 1 and lines[0].startswith(said), lines

@@ -49,9 +49,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         argv = list(EMBEDDED_DEFAULT_ARGS)
     elif argv[0] not in COMMANDS and argv[0] not in ("-h", "--help"):
         argv = ["run", *argv]
-    args = build_parser().parse_args(argv)
     previous = signal.signal(signal.SIGTERM, _terminate)
-    try:
+    try:  # building the parser imports the libraries and plugins: seconds a stop signal may arrive in
+        args = build_parser().parse_args(argv)
         return _handler(args.command)(args)
     except BenchError as error:
         print(f"error: {error}", file=sys.stderr)

@@ -11,7 +11,6 @@ from bench.core.family import EncoderFamily, family_for_config
 from bench.core.method import HeadOrigin, MlmHead
 from bench.core.models import ModelRef, read_model_card
 
-
 # peft 0.21 asks transformers 5 for the deprecated `is_gradient_checkpointing`: the call is peft's, not
 # the user's to change, so neither a built-in nor a plugin calling peft directly should print it
 _PEFT_DEPRECATION = ".*is_gradient_checkpointing.*"

@@ -4,6 +4,7 @@ cannot take the caller down, and it starts in milliseconds."""
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import multiprocessing
 import multiprocessing.context
@@ -46,13 +47,16 @@ def call_in_child(context: multiprocessing.context.ForkServerContext, function: 
     """function(*args) computed in a fresh child; its return value, or ChildDied."""
     receiver, sender = context.Pipe(duplex=False)
     child = context.Process(target=_answer, args=(sender, function, args), name=name)
-    child.start()
-    sender.close()
     try:
+        with _stop_signals_held():
+            child.start()
+        sender.close()
         result = receiver.recv()
     except EOFError:
         result = None
     except BaseException:  # interrupted, terminated: the cell ends with the driver, now
+        if child.pid is None:  # it never started
+            raise
         child.terminate()  # the child exits cleanly on SIGTERM (its semaphores released)
         child.join(timeout=10)
         if child.is_alive():
@@ -63,6 +67,20 @@ def call_in_child(context: multiprocessing.context.ForkServerContext, function: 
         receiver.close()
     child.join()
     return ChildDied(child.exitcode) if result is None else result
+
+
+_STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
+
+
+@contextlib.contextmanager
+def _stop_signals_held():
+    """Ctrl-C and SIGTERM wait until the child has its whole task: cut off mid-message, it would
+    print a pickle traceback as it dies. They are delivered the moment the block ends."""
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def _answer(connection: Connection, function: Callable[..., Any], args: tuple) -> None:
