@@ -13,6 +13,8 @@ from bench.core.method import Role
 from bench.core.records import CellResult, CellStatus
 from reports.stats import summarize
 
+PHASES = ("start", "load", "encode", "train", "dev", "eval")  # CellResult's seconds_* fields, in order
+
 
 def cells_frame(records: Sequence[CellResult]) -> pd.DataFrame:
     """One row per cell record, every field a column."""
@@ -21,6 +23,8 @@ def cells_frame(records: Sequence[CellResult]) -> pd.DataFrame:
     frame["status"] = frame["status"].astype(str)
     frame["shots"] = frame["shots"].astype("object").where(frame["shots"].notna(), "full").astype(str)
     frame["split"] = frame["split"].astype("object").where(frame["split"].notna(), "-").astype(str)
+    frame["eval_limit"] = [json.loads(config).get("eval_limit", 0) if config else 0
+                           for config in frame["train_config"]]
     return frame
 
 
@@ -71,9 +75,12 @@ def group_frame(cells: pd.DataFrame, *, by: str = "config_id") -> pd.DataFrame:
         total=("total_params", "first"), mlm_head=("mlm_head", "first"),
         mlm_head_detail=("mlm_head_detail", "first"),
         pooling=("pooling", "first"), device=("device", "first"), dtype=("dtype", "first"),
+        cpu=("cpu", "first"),
         cells_on_machine=("cells_on_machine", "max"), zero_shot=("zero_shot", "first"),
         role=("role", "first"),
         stalled=("never_beat_start", lambda values: int(values.astype(bool).sum())),
+        eval_limit=("eval_limit", "max"), wall=("wall_seconds", "sum"),
+        **{phase: (f"seconds_{phase}", "sum") for phase in PHASES},
     ).reset_index()
     summaries = [summarize(group["score"].tolist()) for _, group in grouped]
     frame["score_std"] = [summary.std for summary in summaries]

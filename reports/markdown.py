@@ -8,6 +8,7 @@ from tabulate import tabulate
 
 from bench.core.method import HeadOrigin
 from bench.core.records import CellStatus
+from reports.aggregate import PHASES
 from reports.stats import Summary, best_within_interval
 
 SECTION_KEYS = ["model", "shots"]
@@ -64,10 +65,13 @@ def score_table(groups: pd.DataFrame) -> str:
 
 
 def measurement_table(groups: pd.DataFrame) -> str:
+    def rate(value: float, shared: int) -> str:  # a cell that shared the machine ran slower than alone
+        return f"{_rate(value)}*" if shared > 1 and pd.notna(value) else _rate(value)
+
     rows = [[row.task, row.method_label, row.runs, row.splits or "-",
              _score_cell(row.score_mean, row.score_std, row.runs),
-             _points(row.dev_mean) if pd.notna(row.dev_mean) else "-", _rate(row.train_sps),
-             _rate(row.eval_sps),
+             _points(row.dev_mean) if pd.notna(row.dev_mean) else "-",
+             rate(row.train_sps, row.cells_on_machine), rate(row.eval_sps, row.cells_on_machine),
              f"{row.peak_mib:.0f}", f"{row.trainable:,}", f"{100 * row.trainable_share:.3g}%",
              row.pooling or "-", f"{row.mlm_head} (see note)" if row.mlm_head_detail else row.mlm_head,
              row.n_train, row.cells_on_machine]
@@ -75,6 +79,20 @@ def measurement_table(groups: pd.DataFrame) -> str:
     headers = ["task", "method", "runs", "splits", "score", "dev", "train samples/s", "eval samples/s",
                "peak MiB", "trainable params", "trainable %", "pooling", "MLM head", "n train",
                "cells on machine"]
+    return tabulate(rows, headers=headers, tablefmt="github")
+
+
+def budget_table(groups: pd.DataFrame) -> str:
+    """Where each configuration's wall time went, summed over its runs: seconds and share per phase."""
+    names = {"start": "start-up", "load": "model load", "encode": "encoding", "train": "training",
+             "dev": "dev evals", "eval": "final eval"}
+    rows = []
+    for row in groups.itertuples():
+        wall = row.wall if row.wall > 0 else float("nan")
+        rows.append([row.task, row.method_label, row.runs, f"{row.wall:.1f}",
+                     *[f"{getattr(row, phase):.1f} ({100 * getattr(row, phase) / wall:.0f}%)" if wall == wall
+                       else "-" for phase in PHASES]])
+    headers = ["task", "method", "runs", "wall s", *[f"{names[phase]} s" for phase in PHASES]]
     return tabulate(rows, headers=headers, tablefmt="github")
 
 
@@ -107,7 +125,8 @@ def stalled_notes(groups: pd.DataFrame) -> list[str]:
 def section(part: pd.DataFrame) -> list[str]:
     model, shots, family = part["model"].iloc[0], part["shots"].iloc[0], part["family"].iloc[0]
     model = f"{model} ({family})" if isinstance(family, str) and family else model
-    devices = ", ".join(sorted({f"{row.device}, {row.dtype}" for row in part.itertuples()}))
+    devices = "; ".join(sorted({f"{row.device}, {row.dtype}" + (f", {row.cpu}" if row.cpu else "")
+                                for row in part.itertuples()}))
     if shots == "full" and (part["splits"] != "").any():  # the official splits are the task's few-shot sets
         shots = f"the official splits' ({', '.join(str(n) for n in sorted(set(part['n_train'])))} train)"
     return [f"## {model}, shots={shots}", "",
@@ -115,8 +134,25 @@ def section(part: pd.DataFrame) -> list[str]:
             f"runs (seeds x official splits); bold: the best mean per task and every method whose mean lies "
             f"inside its 95% t-interval, where above the majority class. A method listed with settings in "
             f"brackets ran in several configurations in this folder; each is its own row.", "",
-            score_table(part), "", *stalled_notes(part), "### Measurements", "", measurement_table(part), "",
-            *mlm_head_notes(part), ""]
+            score_table(part), "", *eval_limit_notes(part), *stalled_notes(part), "### Measurements", "",
+            measurement_table(part), "", *shared_note(part), *mlm_head_notes(part), "",
+            "### Where the time went", "", budget_table(part), ""]
+
+
+def eval_limit_notes(groups: pd.DataFrame) -> list[str]:
+    """--eval-limit scores are a quick look, not the task's number: say so under the table."""
+    limited = groups[groups["eval_limit"] > 0]
+    lines = [f"Eval limited: {row.method_label} on {row.task} scored {row.n_eval} eval examples only "
+             f"(--eval-limit, a fixed stratified sample), not the whole split: not a number to publish."
+             for row in limited.itertuples()]
+    return [*lines, ""] if lines else []
+
+
+def shared_note(groups: pd.DataFrame) -> list[str]:
+    if (groups["cells_on_machine"] > 1).any():
+        return ["*: throughput of cells that shared the machine with other cells (--jobs, or another "
+                "sweep); alone they run faster.", ""]
+    return []
 
 
 def failed_table(cells: pd.DataFrame) -> list[str]:
@@ -146,5 +182,7 @@ def render_report(cells: pd.DataFrame, groups: pd.DataFrame, *, search_lines: li
                   f"process; cuda_max_allocated: torch.cuda.max_memory_allocated). Throughput: train "
                   f"samples/s over the timed optimiser steps (examples are tokenised once, before; the "
                   f"first step is warm-up), eval samples/s over the final evaluation pass. Cells on "
-                  f"machine: the most PETBench cells seen running on the machine during a cell.", ""]
+                  f"machine: the most PETBench cells seen running on the machine during a cell. Where "
+                  f"the time went: start-up is the cell's process start, imports and plugins; model load "
+                  f"includes building the method; training counts the optimiser steps only.", ""]
     return "\n".join(lines + failed_table(cells))

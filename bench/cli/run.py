@@ -86,6 +86,10 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
                            help="local: cells one at a time, each in a fresh child process (default); "
                                 "inline: in this process (debugging); ray: Ray tasks on a cluster "
                                 "(pip install 'petbench[ray]')")
+    execution.add_argument("--jobs", default="1",
+                           help="local: cells run at once, each in its own process with its share of the "
+                                "cores (an integer, or 'auto': one per core while memory allows); "
+                                "records say how many shared the machine")
     execution.add_argument("--ray-address", default=None,
                            help="ray: 'auto' or HOST:PORT of a running cluster (default: start a local one)")
     execution.add_argument("--cpus-per-cell", type=int, default=None,
@@ -215,16 +219,34 @@ def make_executor(args: argparse.Namespace, setup: PluginSetup):
         raise BenchError("--ray-address, --gpus-per-cell and --retries apply to --executor ray only")
     if args.retries < 0:
         raise BenchError("--retries must be 0 or more")
+    jobs = parse_jobs(args.jobs)
+    if kind != ExecutorKind.LOCAL and jobs != 1:
+        raise BenchError("--jobs applies to --executor local only (ray schedules by --cpus-per-cell)")
     settings = WorkerSettings(threads=args.cpus_per_cell)
     if kind == ExecutorKind.INLINE:
         return InlineExecutor(settings)
     if kind == ExecutorKind.LOCAL:
-        return LocalExecutor(setup, settings, preload=WORKER_PRELOAD)
+        return LocalExecutor(setup, settings, preload=WORKER_PRELOAD, jobs=jobs)
     from bench.training.ray_executor import RayExecutor
 
     return RayExecutor(setup, address=args.ray_address,
                        cpus_per_cell=args.cpus_per_cell or 1, gpus_per_cell=args.gpus_per_cell,
                        retries=args.retries)
+
+
+def parse_jobs(value: str) -> int:
+    """--jobs: a positive integer, or auto (one cell per core, as many as memory holds)."""
+    from bench.training.executors import auto_jobs
+
+    if value == "auto":
+        return auto_jobs()
+    try:
+        jobs = int(value)
+    except ValueError:
+        jobs = 0
+    if jobs < 1:
+        raise BenchError(f"--jobs {value!r} is not a positive integer or 'auto': pass e.g. --jobs 2")
+    return jobs
 
 
 def check_writable(out: Path) -> None:

@@ -43,3 +43,23 @@ def petbench_revision() -> str:
 def _git(checkout: Path, *arguments: str) -> str:
     return subprocess.run(["git", "-C", str(checkout), *arguments], capture_output=True, text=True,
                           timeout=10, check=True).stdout.strip()
+
+
+@functools.cache
+def cpu_description() -> str:
+    """The CPU model and the kernel level torch runs on it, e.g. "AMD EPYC 7B13 (torch: AVX512)":
+    every timing names the CPU it was measured on (AVX2-only machines run about 3x slower)."""
+    import platform
+
+    import torch
+
+    name = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                name = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    name = name or platform.processor() or platform.machine() or "unknown CPU"
+    return f"{name} (torch: {torch.backends.cpu.get_cpu_capability()})"

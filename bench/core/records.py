@@ -49,6 +49,7 @@ class CellResult:
     versions: str = ""  # "torch=...,transformers=...,peft=...,datasets=...,petbench=..."
     petbench_revision: str = ""  # the commit the code came from ("+dirty": uncommitted changes); not identity
     device: str = ""
+    cpu: str = ""  # the CPU model and torch's kernel level on it (timings depend on both)
     dtype: str = ""
     threads: int = 0  # CPU threads the cell's process used
     cells_on_machine: int = 1  # most PETBench cells seen running on this machine during the cell
@@ -73,6 +74,14 @@ class CellResult:
     mlm_head_detail: str = ""
     pooling: str = ""  # how a classification head read the encoder
     wall_seconds: float = 0.0
+    # where the wall time went: start-up (the cell's process, its imports and plugins), model load and
+    # method build, encoding, training (steps only), dev evaluations, the final evaluation
+    seconds_start: float = 0.0
+    seconds_load: float = 0.0
+    seconds_encode: float = 0.0
+    seconds_train: float = 0.0
+    seconds_dev: float = 0.0
+    seconds_eval: float = 0.0
     finished_at: str = ""
     error: str = ""
 

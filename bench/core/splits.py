@@ -58,9 +58,30 @@ def check_shots(data: TaskData, shots: int | None, where: str) -> None:
                          f"{len(data.train)}; lower --shots or use --shots full")
 
 
-def make_splits(data: TaskData, *, shots: int | None, seed: int) -> CellSplits:
+def check_eval_limit(data: TaskData, limit: int, where: str) -> None:
+    """The error a stratified eval sample of `limit` examples would raise, before any cell runs."""
+    labels = len({example.label for example in data.eval})
+    if 0 < limit < labels:
+        raise BenchError(f"--eval-limit {limit} is fewer than the {labels} labels in the eval split of "
+                         f"{where}: a stratified sample needs one of each; pass at least {labels}")
+
+
+EVAL_LIMIT_SEED = 0  # one subset of a limited eval split for every cell and seed: their scores compare
+
+
+def make_splits(data: TaskData, *, shots: int | None, seed: int, eval_limit: int = 0) -> CellSplits:
     """Train: `shots` examples stratified by label (all when None). Dev: the task's dev split,
-    or, when it has none, as many held-out train examples as train has (capped for full data)."""
+    or, when it has none, as many held-out train examples as train has (capped for full data).
+    Eval: the task's eval split, or `eval_limit` of its examples (a fixed stratified sample)."""
+    splits = _train_and_dev(data, shots=shots, seed=seed)
+    if 0 < eval_limit < len(data.eval):
+        eval_examples = _pick(data.eval, sorted(stratified_sample([example.label for example in data.eval],
+                                                                  eval_limit, seed=EVAL_LIMIT_SEED)))
+        return CellSplits(splits.train, splits.dev, eval_examples)
+    return splits
+
+
+def _train_and_dev(data: TaskData, *, shots: int | None, seed: int) -> CellSplits:
     check_shots(data, shots, "the train split")
     if data.dev is not None:
         whole = shots is None or shots == len(data.train)

@@ -3,16 +3,19 @@ each record as it arrives; the driver stays the single writer of results.jsonl."
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from contextlib import closing
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
+from pathlib import Path
 from typing import Protocol
 
 from tqdm.auto import tqdm
 
 from bench.core.records import CellResult
-from bench.training.isolation import ChildDied, call_in_child, fork_server
+from bench.training.isolation import ChildDied, call_in_children, fork_server
 from bench.training.runner import CellJob, WorkerSettings, failed_record, run_job
 
 OnRecord = Callable[[CellResult], None]
@@ -20,7 +23,7 @@ Setup = Callable[[], None]  # registers plugins (built-ins, user files) in a fre
 
 
 class ExecutorKind(StrEnum):
-    LOCAL = "local"  # one cell at a time, each in a fresh child process (the default)
+    LOCAL = "local"  # each cell in a fresh child process, --jobs at a time (the default)
     INLINE = "inline"  # one cell at a time in this process (debugging; memory figures share it)
     RAY = "ray"  # cells as Ray tasks on a local or remote cluster
 
@@ -57,30 +60,72 @@ class InlineExecutor:
 
 @dataclass
 class LocalExecutor:
-    """Each cell in a fresh child process: its memory figure is its own, whatever ran before it."""
+    """Each cell in a fresh child process: its memory figure is its own, whatever ran before it.
+    `jobs` cells run at once (each with its share of the cores unless settings name the threads)."""
 
     setup: Setup
     settings: WorkerSettings = field(default_factory=WorkerSettings)
     preload: tuple[str, ...] = ()
+    jobs: int = 1
 
     def __post_init__(self) -> None:
         self._context = fork_server(self.preload)  # preloads while the driver plans the cells
 
     def run(self, jobs: Sequence[CellJob], on_record: OnRecord) -> None:
         counts = {"done": 0, "failed": 0}
-        with progress(len(jobs)) as bar:
-            for job in jobs:
+        settings = self.settings
+        if settings.threads is None and self.jobs > 1:
+            settings = replace(settings, threads=max(1, usable_cores() // self.jobs))
+        if self.jobs > 1:
+            settings = replace(settings, progress_bars=False)
+        started: dict[int, float] = {}
+
+        def tasks():
+            for index, job in enumerate(jobs):
                 tqdm.write(f"running {job.cell_id}")
-                started = time.perf_counter()
-                result = call_in_child(self._context, run_job_after_setup, self.setup, job, self.settings,
-                                       name=f"cell-{job.cell.method}")
+                started[index] = time.perf_counter()
+                yield run_job_after_setup, (self.setup, job, settings, time.time()), f"cell-{job.cell.method}"
+
+        with progress(len(jobs)) as bar, closing(call_in_children(self._context, tasks(),
+                                                                  at_once=self.jobs)) as results:
+            for index, result in results:
                 if isinstance(result, ChildDied):
-                    result = failed_record(job, str(result), wall_seconds=time.perf_counter() - started)
+                    result = failed_record(jobs[index], str(result),
+                                           wall_seconds=time.perf_counter() - started[index])
                 on_record(result)
                 report(bar, result, counts)
 
 
-def run_job_after_setup(setup: Setup, job: CellJob, settings: WorkerSettings) -> CellResult:
+CELL_MEMORY_BYTES = 2 << 30  # what a small-encoder cell may take at its peak, with room to spare
+
+
+def auto_jobs() -> int:
+    """One cell per usable core, no more than the available memory holds at CELL_MEMORY_BYTES each."""
+    return max(1, min(usable_cores(), available_memory_bytes() // CELL_MEMORY_BYTES))
+
+
+def available_memory_bytes() -> int:
+    """MemAvailable (free memory plus what the page cache would give back); one cell's worth where
+    the system does not say."""
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return CELL_MEMORY_BYTES
+
+
+def usable_cores() -> int:
+    """The cores this process may run on (its affinity, as under taskset or a container's cpuset)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+def run_job_after_setup(setup: Setup, job: CellJob, settings: WorkerSettings,
+                        dispatched_at: float | None = None) -> CellResult:
     """A worker's entry point: register the plugins, then run the cell."""
     setup()
-    return run_job(job, settings)
+    return run_job(job, settings, dispatched_at=dispatched_at)

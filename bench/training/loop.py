@@ -39,6 +39,9 @@ class TrainConfig:
     max_steps: int | None = knob(None, "optimiser steps in total; overrides every method's epochs",
                                  at_least=1)
     batch_size: int = knob(16, "training batch size", at_least=1)
+    eval_limit: int = knob(0, "score on this many eval examples only (a fixed stratified sample, the same "
+                              "for every cell): a quick look at a large eval set, marked in every report; "
+                              "0 = the whole split", at_least=0)
     eval_batch_size: int = knob(128, "evaluation batch size (inference only, length-sorted batches)",
                                 at_least=1)
     max_length: int = knob(128, "tokens per example; text fields are cut, template text never", at_least=8)
@@ -80,6 +83,7 @@ class TrainOutcome:
     eval_seconds: float
     eval_samples: int
     untrained_dev_score: float | None = None  # the dev score before the first step (loop-trained cells)
+    dev_seconds: float = 0.0  # every dev evaluation, the untrained start's included
 
     @property
     def never_beat_start(self) -> bool:
@@ -152,15 +156,17 @@ def to_device(batch: Batch, device: torch.device) -> Batch:
 
 
 def predict(model: nn.Module, examples: Sequence[EncodedExample], *, batch_size: int, device: DeviceChoice,
-            pad_id: int, pad_to: int = 1, watch: Stopwatch | None = None) -> list[int]:
+            pad_id: int, pad_to: int = 1, watch: Stopwatch | None = None, progress: str = "") -> list[int]:
     """Label indices for encoded examples, in length-sorted batches put back in order; the
-    stopwatch (if any) times the whole pass, device synchronised at both ends."""
+    stopwatch (if any) times the whole pass, device synchronised at both ends. `progress` names
+    a bar over the examples (none when empty)."""
     model.eval()
     predictions = [0] * len(examples)
     batches = evaluation_batches([len(example.input_ids) for example in examples], batch_size)
     if watch:
         watch.start()
-    with torch.inference_mode(), device.autocast():
+    bar = tqdm(total=len(examples), desc=progress, leave=False, unit="ex", disable=not progress)
+    with torch.inference_mode(), device.autocast(), bar:
         for indices in batches:
             inputs = to_device(collate([examples[i] for i in indices], pad_id, pad_to_multiple_of=pad_to),
                                device.device)
@@ -168,6 +174,7 @@ def predict(model: nn.Module, examples: Sequence[EncodedExample], *, batch_size:
             labels = model(**inputs).argmax(dim=-1).tolist()
             for index, label in zip(indices, labels, strict=True):
                 predictions[index] = label
+            bar.update(len(indices))
     if watch:
         watch.stop(len(examples))
     return predictions
@@ -184,9 +191,11 @@ def train_and_evaluate(built: BuiltMethod, *, data: EncodedSplits, config: Train
     pad_id, pad_to = built.encoder.pad_id, pad_multiple(config, device)
     dev_golds = [example.label for example in data.dev]
 
+    dev_watch = Stopwatch(device.synchronize)
+
     def dev_score() -> float:
         predictions = predict(model, data.dev, batch_size=config.eval_batch_size, device=device,
-                              pad_id=pad_id, pad_to=pad_to)
+                              pad_id=pad_id, pad_to=pad_to, watch=dev_watch, progress="dev")
         return score(metric, predictions, dev_golds)
 
     watch = Stopwatch(device.synchronize)
@@ -226,9 +235,10 @@ def train_and_evaluate(built: BuiltMethod, *, data: EncodedSplits, config: Train
         _load_trainable_state(model, best_state)
     eval_watch = Stopwatch(device.synchronize)
     predictions = predict(model, data.eval, batch_size=config.eval_batch_size, device=device, pad_id=pad_id,
-                          pad_to=pad_to, watch=eval_watch)
+                          pad_to=pad_to, watch=eval_watch, progress="eval")
     return TrainOutcome(best_score, tuple(predictions), total_steps, best_step, watch.seconds,
-                        watch.samples, eval_watch.seconds, eval_watch.samples, untrained_dev_score=untrained)
+                        watch.samples, eval_watch.seconds, eval_watch.samples, untrained_dev_score=untrained,
+                        dev_seconds=dev_watch.seconds)
 
 
 def _finite(loss: torch.Tensor) -> float:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import gc
 import json
+import os
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -13,7 +14,7 @@ from datetime import UTC, datetime
 import torch
 
 from bench.core.device import DeviceChoice
-from bench.core.environment import library_versions, petbench_revision
+from bench.core.environment import cpu_description, library_versions, petbench_revision
 from bench.core.errors import BenchError, one_line
 from bench.core.loading import model_family
 from bench.core.measure import PeakMemory, RunningCells, Stopwatch
@@ -44,6 +45,7 @@ class WorkerSettings:
     """How a worker process runs its cells (where and in which precision is the cell's own runtime)."""
 
     threads: int | None = None  # CPU threads for the cell's process (None: torch's default)
+    progress_bars: bool = True  # the cell's own bars (train steps, dev and final evaluation)
 
 
 def identity(job: CellJob) -> dict:
@@ -83,17 +85,23 @@ def failed_record(job: CellJob, error: str, *, wall_seconds: float = 0.0) -> Cel
                       wall_seconds=wall_seconds, finished_at=_now())
 
 
-def run_job(job: CellJob, settings: WorkerSettings = WorkerSettings()) -> CellResult:
-    """Train and evaluate one cell; any exception becomes a failed record, not a crash."""
+def run_job(job: CellJob, settings: WorkerSettings = WorkerSettings(), *,
+            dispatched_at: float | None = None) -> CellResult:
+    """Train and evaluate one cell; any exception becomes a failed record, not a crash.
+    `dispatched_at` (time.time() when the driver handed the cell over) times the start-up."""
     started = time.perf_counter()
+    start_up = max(0.0, time.time() - dispatched_at) if dispatched_at is not None else 0.0
     if settings.threads:
         torch.set_num_threads(settings.threads)
+    if not settings.progress_bars:  # cells side by side: their bars would overwrite each other's line
+        os.environ["TQDM_DISABLE"] = "1"
     try:
         device = job.cell.runtime.choose()  # as planned: fp32 and bf16 cells are different cells
     except BenchError as error:
         return failed_record(job, one_line(error), wall_seconds=time.perf_counter() - started)
     # the worker's own environment (on a cluster it may differ from the driver's)
-    environment = dict(device=device.name, dtype=device.dtype_name, threads=torch.get_num_threads(),
+    environment = dict(device=device.name, cpu=cpu_description(), dtype=device.dtype_name,
+                       threads=torch.get_num_threads(),
                        versions=library_versions(), petbench_revision=petbench_revision())
     with RunningCells() as running:
         try:
@@ -105,8 +113,8 @@ def run_job(job: CellJob, settings: WorkerSettings = WorkerSettings()) -> CellRe
             if device.is_cuda:
                 torch.cuda.empty_cache()
     return CellResult(**identity(job), **(environment | measured), status=status, error=error,
-                      cells_on_machine=running.most, wall_seconds=time.perf_counter() - started,
-                      finished_at=_now())
+                      cells_on_machine=running.most, seconds_start=start_up,
+                      wall_seconds=start_up + time.perf_counter() - started, finished_at=_now())
 
 
 def _measure(job: CellJob, device: DeviceChoice, running: RunningCells) -> dict:
@@ -115,13 +123,18 @@ def _measure(job: CellJob, device: DeviceChoice, running: RunningCells) -> dict:
     cell, splits = job.cell, job.splits
     config = cell.method_config()
     set_seed(cell.seed)
+    clock = time.perf_counter
     with PeakMemory(device.device) as memory:
+        began = clock()
         built = get_method(cell.method).build(config, model=cell.model, task=cell.task,
                                               max_length=cell.train.max_length)
         check_trains_claim(cell.method, built)
+        built_at = clock()
         encoded = _encode(built, splits)
+        encoded_at = clock()
         running.sample()
         outcome = _train(built, cell, config, encoded, splits, device)
+        trained_at = clock()
         running.sample()
     golds = [example.label for example in splits.eval]
     majority = [majority_label(splits.train)] * len(golds)
@@ -139,6 +152,9 @@ def _measure(job: CellJob, device: DeviceChoice, running: RunningCells) -> dict:
         trainable_params=sum(p.numel() for p in parameters if p.requires_grad),
         total_params=sum(p.numel() for p in parameters), mlm_head=built.mlm_head.origin.value,
         mlm_head_detail=built.mlm_head.detail, pooling=built.pooling, dtype=device.dtype_name,
+        seconds_load=built_at - began, seconds_encode=encoded_at - built_at,
+        seconds_train=max(0.0, trained_at - encoded_at - outcome.dev_seconds - outcome.eval_seconds),
+        seconds_dev=outcome.dev_seconds, seconds_eval=outcome.eval_seconds,
     )
 
 
@@ -185,7 +201,8 @@ def _train(built: BuiltMethod, cell: CellSpec, config: MethodConfig, encoded: En
     watch = Stopwatch(device.synchronize)
     model = built.model.to(device.device)
     predictions = predict(model, encoded.eval, batch_size=cell.train.eval_batch_size, device=device,
-                          pad_id=built.encoder.pad_id, pad_to=pad_multiple(cell.train, device), watch=watch)
+                          pad_id=built.encoder.pad_id, pad_to=pad_multiple(cell.train, device), watch=watch,
+                          progress="eval")
     return TrainOutcome(fitted.dev_score, tuple(predictions), 0, 0, fitted.train_seconds,
                         fitted.train_samples, watch.seconds, watch.samples)
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from bench.core.data import load_task_data
 from bench.core.environment import library_versions
 from bench.core.records import CellResult
-from bench.core.splits import check_shots, make_splits
+from bench.core.splits import check_eval_limit, check_shots, make_splits
 from bench.core.store import ResultsStore
 from bench.core.task import TaskData
 from bench.training.cells import Grid, expand_cells
@@ -42,12 +42,13 @@ def plan_jobs(grid: Grid, data_dir: Path | None) -> list[CellJob]:
             data[key] = load_task_data(cell.task, data_dir=data_dir, split=cell.split)
             where = f"task {cell.task.name}" + (f" split {cell.split}" if cell.split is not None else "")
             check_shots(data[key], cell.shots, where)
+            check_eval_limit(data[key], cell.train.eval_limit, where)
             if not grid.model.random_init:
                 check_tokenizer_covers(grid.model, data[key], where)
         task_data = data[key]
         cell_id = cell.cell_id(data_fingerprint=task_data.fingerprint, versions=versions)
-        jobs.append(CellJob(cell, cell_id, make_splits(task_data, shots=cell.shots, seed=cell.seed),
-                            task_data.source, task_data.fingerprint, versions))
+        splits = make_splits(task_data, shots=cell.shots, seed=cell.seed, eval_limit=cell.train.eval_limit)
+        jobs.append(CellJob(cell, cell_id, splits, task_data.source, task_data.fingerprint, versions))
     return jobs
 
 
