@@ -28,7 +28,7 @@ from bench.core.store import ResultsStore  # noqa: E402
 from bench.training.executors import usable_cores  # noqa: E402
 
 GRID = ["--tasks", "sst2", "--methods", "full_ft,lora", "--seeds", "1,2,3,4",
-        "--search", "lr=1e-4,3e-4,1e-3", "--epochs", "3", "--eval-limit", "200"]
+        "--search", "lr=1e-4,3e-4,1e-3", "--epochs", "2", "--eval-limit", "100"]
 PHASES = ("start", "load", "encode", "train", "dev", "eval")
 COMPUTE = ("train", "dev", "eval")
 

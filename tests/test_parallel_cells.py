@@ -112,3 +112,22 @@ def test_an_eval_limit_below_the_label_count_is_refused_before_any_cell(capsys, 
     assert main(["--model", str(tiny_model), "--data-dir", str(data_dir), "--eval-limit", "1",
                  "--out", str(tmp_path)]) == 2
     assert "--eval-limit 1 is fewer than the 2 labels" in capsys.readouterr().err
+
+
+def test_cells_side_by_side_draw_no_bars_of_their_own_and_a_cell_alone_shows_its_evaluations(
+        capsys, tiny_model, data_dir):
+    from bench.training.runner import run_job
+    from bench.training.sweep import plan_jobs
+
+    [job] = plan_jobs(tiny_grid(tiny_model), data_dir)
+    try:
+        assert run_job(job, WorkerSettings(progress_bars=False)).succeeded
+        quiet = capsys.readouterr().err
+        assert run_job(job, WorkerSettings()).succeeded
+        shown = capsys.readouterr().err
+    finally:
+        from bench.core.progress import show_cell_bars
+
+        show_cell_bars(True)
+    assert not any(bar in quiet for bar in ("train:", "dev:", "eval:"))
+    assert all(bar in shown for bar in ("train:", "dev:", "eval:"))

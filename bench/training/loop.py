@@ -11,7 +11,6 @@ from enum import StrEnum
 import torch
 from torch import nn
 from torch.nn import functional
-from tqdm.auto import tqdm
 
 from bench.core.device import DeviceChoice
 from bench.core.encoded import Batch, EncodedExample, collate
@@ -19,6 +18,7 @@ from bench.core.knobs import knob, validate_knobs
 from bench.core.measure import Stopwatch
 from bench.core.method import BuiltMethod
 from bench.core.metrics import score
+from bench.core.progress import cell_bar
 from bench.training.batching import evaluation_batches, training_batches
 
 # below this many optimiser steps a cell is too short for torch.compile's start-up cost (tens of
@@ -165,7 +165,7 @@ def predict(model: nn.Module, examples: Sequence[EncodedExample], *, batch_size:
     batches = evaluation_batches([len(example.input_ids) for example in examples], batch_size)
     if watch:
         watch.start()
-    bar = tqdm(total=len(examples), desc=progress, leave=False, unit="ex", disable=not progress)
+    bar = cell_bar(total=len(examples), desc=progress, unit="ex")
     with torch.inference_mode(), device.autocast(), bar:
         for indices in batches:
             inputs = to_device(collate([examples[i] for i in indices], pad_id, pad_to_multiple_of=pad_to),
@@ -207,7 +207,7 @@ def train_and_evaluate(built: BuiltMethod, *, data: EncodedSplits, config: Train
         generator = torch.Generator().manual_seed(seed)
         lengths = [len(example.input_ids) for example in data.train]
         step, span_samples = 0, 0
-        progress = tqdm(total=total_steps, desc="train", leave=False, unit="step")
+        progress = cell_bar(total=total_steps, desc="train", unit="step")
         while step < total_steps:
             for indices in training_batches(lengths, config.batch_size, generator,
                                             group_by_length=config.group_by_length):

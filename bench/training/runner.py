@@ -6,7 +6,6 @@ from __future__ import annotations
 import dataclasses
 import gc
 import json
-import os
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -21,6 +20,7 @@ from bench.core.measure import PeakMemory, RunningCells, Stopwatch
 from bench.core.method import BuiltMethod, FitContext, GradientConfig, MethodConfig, Training, get_method
 from bench.core.metrics import score
 from bench.core.models import cache_dir
+from bench.core.progress import show_cell_bars
 from bench.core.records import CellResult, CellStatus
 from bench.core.splits import CellSplits, majority_label
 from bench.training.cells import CellSpec
@@ -93,8 +93,7 @@ def run_job(job: CellJob, settings: WorkerSettings = WorkerSettings(), *,
     start_up = max(0.0, time.time() - dispatched_at) if dispatched_at is not None else 0.0
     if settings.threads:
         torch.set_num_threads(settings.threads)
-    if not settings.progress_bars:  # cells side by side: their bars would overwrite each other's line
-        os.environ["TQDM_DISABLE"] = "1"
+    show_cell_bars(settings.progress_bars)
     try:
         device = job.cell.runtime.choose()  # as planned: fp32 and bf16 cells are different cells
     except BenchError as error:
