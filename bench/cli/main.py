@@ -14,7 +14,7 @@ from bench.core.errors import BenchError
 
 # with no arguments at all: the embedded default, every method for 10 epochs (some methods default to
 # more elsewhere) so that it stays within minutes on 2 CPU cores
-EMBEDDED_DEFAULT_ARGS = ["run", "--epochs", "10"]
+EMBEDDED_DEFAULT_ARGS = ["run", "--epochs", "10", "--jobs", "auto"]
 COMMANDS = ("run", "report", "list", "perf", "check", "baseline", "compare", "pretrain", "probe")
 
 
@@ -28,8 +28,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="run_bench.py",
         description="PETBench: train and evaluate tasks x PETuning methods and report accuracy, throughput "
-                    "and memory. With no arguments: the embedded default, `run --epochs 10` (task sst2, 100 "
-                    "shots, all-MiniLM-L6-v2, every method, seed 42). Options before any command mean `run`.",
+                    "and memory. With no arguments: the embedded default, `run --epochs 10 --jobs auto` "
+                    "(task sst2, 100 shots, all-MiniLM-L6-v2, every method, seed 42). Options before any "
+                    "command mean `run`.",
         epilog="exit codes: 0 success; 1 a cell failed (run) or a regression was found (check); 2 bad input; "
                "130 interrupted (results written so far are kept)")
     commands = parser.add_subparsers(dest="command")
