@@ -86,6 +86,10 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
                            help="local: cells one at a time, each in a fresh child process (default); "
                                 "inline: in this process (debugging); ray: Ray tasks on a cluster "
                                 "(pip install 'petbench[ray]')")
+    execution.add_argument("--dry-run", action="store_true",
+                           help="train nothing: check every input, then print the plan (cells, how many are "
+                                "done in --out, the data and model) and an estimate of its wall time from "
+                                "this machine's earlier cells")
     execution.add_argument("--jobs", default="1",
                            help="local: cells run at once, each in its own process with its share of the "
                                 "cores (an integer, or 'auto': one per core while memory allows); "
@@ -249,6 +253,30 @@ def parse_jobs(value: str) -> int:
     return jobs
 
 
+def dry_run(args: argparse.Namespace, grid: Grid, jobs: list, out: Path) -> int:
+    """Print the plan and its estimate; write nothing."""
+    import torch
+
+    from bench.core.environment import cpu_description
+    from bench.core.models import cache_dir
+    from bench.core.store import ResultsStore
+    from bench.training.executors import ExecutorKind, usable_cores
+    from bench.training.plan import describe_plan, load_history
+
+    at_once = parse_jobs(args.jobs) if ExecutorKind(args.executor) == ExecutorKind.LOCAL else 1
+    threads = args.cpus_per_cell or (max(1, usable_cores() // at_once) if at_once > 1 else None)
+    if threads:
+        torch.set_num_threads(threads)  # the thread count the cells would run with names their device
+    device = grid.runtime.choose()
+    stored = ResultsStore(out).latest() if (out / RESULTS_FILE).exists() else []
+    done = set() if args.rerun else {record.cell_id for record in stored if record.succeeded}
+    history = [*load_history(cache_dir()), *stored]
+    for line in describe_plan(jobs, done, history, out=out, at_once=at_once,
+                              environment=(device.name, cpu_description(), device.dtype_name)):
+        print(line)
+    return 0
+
+
 def check_writable(out: Path) -> None:
     """The output folder can take records, found before the first cell trains (not after it)."""
     import tempfile
@@ -276,6 +304,8 @@ def command_run(args: argparse.Namespace) -> int:
 
     grid, setup = build_grid(args)
     out = Path(args.out).expanduser()
+    if args.dry_run:
+        return dry_run(args, grid, plan_jobs(grid, resolve_data_dir(args.data_dir)), out)
     check_writable(out)
     executor = make_executor(args, setup)
     jobs = plan_jobs(grid, resolve_data_dir(args.data_dir))

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from bench.core.data import load_task_data
 from bench.core.environment import library_versions
+from bench.core.models import cache_dir
 from bench.core.records import CellResult
 from bench.core.splits import check_eval_limit, check_shots, make_splits
 from bench.core.store import ResultsStore
@@ -18,6 +19,7 @@ from bench.core.task import TaskData
 from bench.training.cells import Grid, expand_cells
 from bench.training.compatibility import check_tokenizer_covers
 from bench.training.executors import Executor
+from bench.training.plan import remember
 from bench.training.runner import CellJob, identity_labels
 
 
@@ -90,6 +92,7 @@ def run_sweep(jobs: list[CellJob], store: ResultsStore, executor: Executor, *,
 
     def keep(record: CellResult) -> None:
         records.append(record)
+        remember(record, cache_dir())  # this machine's history, for --dry-run's estimates
         try:
             store.append(record)
         except OSError as error:  # a full disk, a folder gone read-only: the record must survive

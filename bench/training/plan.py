@@ -1,0 +1,157 @@
+"""`run --dry-run`: what a sweep would do, before it trains anything: its cells, how many are already
+done, and how long the rest should take on this machine, from a per-method cost model fitted to the
+records of earlier cells (seconds per training example seen, per evaluated example, and a fixed part
+per cell), matched on method, model, device, CPU, precision and threads."""
+
+from __future__ import annotations
+
+import json
+import math
+import statistics
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench.core.records import CellResult
+from bench.training.runner import CellJob
+
+HISTORY_FILE = "cell-history.jsonl"  # in the cache folder: every cell this machine ran, its costs
+
+
+@dataclass(frozen=True)
+class Work:
+    """What a cell computes, in the units its cost scales with."""
+
+    train_examples: int  # examples through the training step (or the fit), all epochs
+    eval_examples: int  # dev passes (the untrained start and each epoch's end) plus the final eval
+
+
+def _work(*, n_train: int, n_dev: int, n_eval: int, epochs: int, max_steps: int | None, batch_size: int,
+          zero_shot: bool) -> Work:
+    steps_per_epoch = max(1, math.ceil(n_train / batch_size))
+    steps = 0 if zero_shot else (max_steps or epochs * steps_per_epoch)
+    dev_passes = 1 + math.ceil(steps / steps_per_epoch)
+    return Work(train_examples=steps * batch_size if steps else 0, eval_examples=n_dev * dev_passes + n_eval)
+
+
+def job_work(job: CellJob) -> Work:
+    cell, splits = job.cell, job.splits
+    return _work(n_train=len(splits.train), n_dev=len(splits.dev), n_eval=len(splits.eval),
+                 epochs=int(dict(cell.knobs).get("epochs", 1)), max_steps=cell.train.max_steps,
+                 batch_size=cell.train.batch_size, zero_shot=cell.train.zero_shot)
+
+
+def record_work(record: CellResult) -> Work:
+    train = json.loads(record.train_config) if record.train_config else {}
+    return _work(n_train=record.n_train, n_dev=record.n_dev, n_eval=record.n_eval, epochs=record.epochs or 1,
+                 max_steps=train.get("max_steps"), batch_size=train.get("batch_size", 16),
+                 zero_shot=record.zero_shot)
+
+
+@dataclass(frozen=True)
+class CostModel:
+    """Seconds per training example, per evaluated example, and fixed seconds per cell (medians)."""
+
+    per_train_example: float
+    per_eval_example: float
+    fixed: float
+    cells: int  # the earlier cells it was fitted to
+
+    def seconds(self, work: Work) -> float:
+        return (self.fixed + work.train_examples * self.per_train_example
+                + work.eval_examples * self.per_eval_example)
+
+
+def _key(method: str, model: str, device: str, cpu: str, dtype: str) -> tuple[str, ...]:
+    return method, model, device, cpu, dtype
+
+
+def fit_costs(records: Iterable[CellResult]) -> dict[tuple[str, ...], CostModel]:
+    """One cost model per (method, model, device, CPU, precision), from successful timed records."""
+    samples: dict[tuple[str, ...], list[tuple[float, float, float]]] = {}
+    for record in records:
+        if not record.succeeded or record.wall_seconds <= 0 or record.cells_on_machine < 1:
+            continue
+        work = record_work(record)
+        train = record.seconds_train / work.train_examples if work.train_examples else 0.0
+        evaluation = (record.seconds_dev + record.seconds_eval) / max(1, work.eval_examples)
+        fixed = record.seconds_load + record.seconds_encode + min(record.seconds_start, 1.0)
+        key = _key(record.method, record.model, record.device, record.cpu, record.dtype)
+        samples.setdefault(key, []).append((train, evaluation, fixed))
+    return {key: CostModel(statistics.median(s[0] for s in rows), statistics.median(s[1] for s in rows),
+                           statistics.median(s[2] for s in rows), len(rows))
+            for key, rows in samples.items()}
+
+
+def remember(record: CellResult, cache: Path) -> None:
+    """Add a finished cell to this machine's history (best effort: the store holds the record)."""
+    try:
+        cache.mkdir(parents=True, exist_ok=True)
+        with open(cache / HISTORY_FILE, "a", encoding="utf-8") as handle:
+            handle.write(record.to_json() + "\n")
+    except OSError:
+        pass
+
+
+def load_history(cache: Path) -> list[CellResult]:
+    """The machine's earlier cells; unreadable lines are skipped (it only feeds estimates)."""
+    records = []
+    try:
+        lines = (cache / HISTORY_FILE).read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return []
+    for line in lines:
+        try:
+            records.append(CellResult.from_dict(json.loads(line)))
+        except (ValueError, TypeError, KeyError):
+            continue
+    return records
+
+
+def _duration(seconds: float) -> str:
+    minutes, rest = divmod(round(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes} min" if hours else (f"{minutes} min {rest} s" if minutes else f"{rest} s")
+
+
+def describe_plan(jobs: Sequence[CellJob], done: set[str], history: Sequence[CellResult], *, out: Path,
+                  environment: tuple[str, str, str], at_once: int) -> list[str]:
+    """The dry run's lines: the grid's size, what is done, and the estimate for the rest.
+    `environment` is (device, cpu, dtype) as this machine's records would name them."""
+    unique = {job.cell_id: job for job in jobs}
+    todo = [job for cell_id, job in unique.items() if cell_id not in done]
+    first = jobs[0].cell if jobs else None
+    tasks = {(job.cell.task.name, job.cell.split) for job in jobs}
+    lines = [f"plan: {len(unique)} cells ({len({job.cell.task.name for job in jobs})} task(s), {len(tasks)} "
+             f"task split(s), {len({job.cell.method for job in jobs})} method(s), "
+             f"{len({job.cell.search_index for job in jobs})} search point(s), "
+             f"{len({job.cell.seed for job in jobs})} seed(s)); {len(unique) - len(todo)} already done in "
+             f"{out}, {len(todo)} to run"]
+    for name, split in sorted(tasks, key=lambda pair: (pair[0], pair[1] or "")):
+        job = next(job for job in jobs if (job.cell.task.name, job.cell.split) == (name, split))
+        where = f"{name}" + (f" split {split}" if split is not None else "")
+        lines.append(f"data: {where}: {len(job.splits.train)} train / {len(job.splits.dev)} dev / "
+                     f"{len(job.splits.eval)} eval examples a cell, from {job.data_source}")
+    if first is not None:
+        lines.append(f"model: {first.model.display_name} ({first.model.location})")
+    costs = fit_costs(history)
+    device, cpu, dtype = environment
+    known, unknown, total = 0, set(), 0.0
+    for job in todo:
+        model = costs.get(_key(job.cell.method, job.cell.model.display_name, device, cpu, dtype))
+        if model is None:
+            unknown.add(job.cell.method)
+            continue
+        known += 1
+        total += model.seconds(job_work(job))
+    if not todo:
+        lines.append("estimate: nothing to run")
+    elif known:
+        lines.append(f"estimate: {_duration(total / max(1, at_once))} for the {known} cell(s) with earlier "
+                     f"records of their method and model on {cpu}, {dtype} ({at_once} at a time; a cost "
+                     f"model per method: seconds per training and per evaluated example, from this machine's "
+                     f"history and {out})")
+    if unknown:
+        lines.append(f"estimate: none for {', '.join(sorted(unknown))}: no earlier cell of it on this model, "
+                     f"device and CPU; run one (e.g. --seeds 1 --max-steps 20) and dry-run again")
+    return lines

@@ -1,0 +1,42 @@
+"""`run --dry-run`: the plan of a sweep before it trains anything, with a time estimate from the
+cells this machine ran before."""
+
+from bench.cli.main import main
+from bench.core.records import CellResult, CellStatus
+from bench.training.plan import CostModel, Work, fit_costs, record_work
+
+
+def test_a_dry_run_writes_nothing_and_estimates_only_from_earlier_cells_of_the_same_method(
+        capsys, monkeypatch, tmp_path, tiny_model, data_dir):
+    monkeypatch.setenv("PETBENCH_CACHE", str(tmp_path / "cache"))  # a machine with no history yet
+    common = ["--model", str(tiny_model), "--data-dir", str(data_dir), "--methods", "full_ft", "--shots", "8",
+              "--max-steps", "2", "--batch-size", "4", "--max-length", "32", "--device", "cpu",
+              "--executor", "inline"]
+    assert main([*common, "--seeds", "1,2", "--dry-run", "--out", str(tmp_path / "planned")]) == 0
+    planned = capsys.readouterr().out
+    assert "plan: 2 cells" in planned and "0 already done" in planned and "2 to run" in planned
+    assert "estimate: none for full_ft" in planned
+    assert not (tmp_path / "planned").exists()
+
+    assert main([*common, "--seeds", "1", "--out", str(tmp_path / "run")]) == 0
+    capsys.readouterr()
+    assert main([*common, "--seeds", "1,2", "--dry-run", "--out", str(tmp_path / "run")]) == 0
+    planned = capsys.readouterr().out
+    assert "1 already done" in planned and "1 to run" in planned
+    assert "for the 1 cell(s) with earlier records" in planned and "estimate: none" not in planned
+
+
+def _timed(method: str, *, seconds_train: float, seconds_eval: float) -> CellResult:
+    return CellResult(cell_id=method + str(seconds_train), config_id="c", status=CellStatus.SUCCESS, task="t",
+                      task_version="1", language="en", method=method, method_config="{}", model="m", seed=1,
+                      shots=8, split=None, zero_shot=False, metric="accuracy", epochs=2, n_train=8, n_dev=8,
+                      n_eval=20, train_config='{"batch_size": 4, "max_steps": null}', device="cpu", cpu="x",
+                      dtype="fp32", seconds_train=seconds_train, seconds_eval=seconds_eval, wall_seconds=10.0)
+
+
+def test_the_cost_model_is_seconds_per_example_trained_and_evaluated():
+    # 2 epochs of 8 examples at batch 4: 16 trained; 3 dev passes of 8 and 20 eval examples: 44 evaluated
+    assert record_work(_timed("a", seconds_train=1.6, seconds_eval=4.4)) == Work(16, 44)
+    [model] = fit_costs([_timed("a", seconds_train=1.6, seconds_eval=4.4)]).values()
+    assert model == CostModel(per_train_example=0.1, per_eval_example=0.1, fixed=0.0, cells=1)
+    assert model.seconds(Work(100, 50)) == 15.0
