@@ -51,6 +51,8 @@ class TrainConfig:
     max_grad_norm: float = knob(1.0, "gradient clipping norm", above=0)
     zero_shot: bool = knob(False, "evaluate without any training step (prompt methods' zero-shot row)")
     group_by_length: bool = knob(False, "training batches of similar length (less padding), random order")
+    eval_every: int = knob(0, "steps between dev evaluations (selection is over these checkpoints, as in "
+                              "LM-BFF's eval_steps); 0 = at each epoch's end", at_least=0)
     log_every: int = knob(10, "steps between reading the loss (a device sync) to check it is finite",
                           at_least=1, identity=False)
     fused_optimizer: bool = knob(True, "one fused AdamW kernel (CUDA or CPU) instead of per-tensor loops",
@@ -182,9 +184,10 @@ def predict(model: nn.Module, examples: Sequence[EncodedExample], *, batch_size:
 
 def train_and_evaluate(built: BuiltMethod, *, data: EncodedSplits, config: TrainConfig, learning_rate: float,
                        epochs: int, device: DeviceChoice, metric: str, seed: int) -> TrainOutcome:
-    """Train on train, keep the trainable weights of the epoch end that scores best on dev (the
-    first on ties), score on eval. Only trained states compete: the untrained start is scored, to
-    flag a cell that never rose above it, but never kept (a zero-shot cell has no other state)."""
+    """Train on train, keep the trainable weights of the checkpoint (each epoch's end, or every
+    eval_every steps) that scores best on dev (the first on ties), score on eval. Only trained
+    states compete: the untrained start is scored, to flag a cell that never rose above it, but
+    never kept (a zero-shot cell has no other state)."""
     steps_per_epoch = math.ceil(len(data.train) / config.batch_size)
     total_steps = 0 if config.zero_shot else (config.max_steps or epochs * steps_per_epoch)
     model = prepare_model(built, config, device, compile_model=should_compile(config, device, total_steps))
@@ -219,10 +222,11 @@ def train_and_evaluate(built: BuiltMethod, *, data: EncodedSplits, config: Train
                 scheduler.step()
                 step += 1
                 progress.update(1)
-                end_of_epoch = step % steps_per_epoch == 0 or step == total_steps
-                if end_of_epoch or step % config.log_every == 0:
+                checkpoint = is_checkpoint(step, total_steps=total_steps, steps_per_epoch=steps_per_epoch,
+                                           eval_every=config.eval_every)
+                if checkpoint or step % config.log_every == 0:
                     progress.set_postfix(loss=f"{_finite(loss):.3f}")
-                if end_of_epoch:
+                if checkpoint:
                     watch.stop(span_samples)
                     span_samples = 0
                     current = dev_score()
@@ -239,6 +243,19 @@ def train_and_evaluate(built: BuiltMethod, *, data: EncodedSplits, config: Train
     return TrainOutcome(best_score, tuple(predictions), total_steps, best_step, watch.seconds,
                         watch.samples, eval_watch.seconds, eval_watch.samples, untrained_dev_score=untrained,
                         dev_seconds=dev_watch.seconds)
+
+
+def is_checkpoint(step: int, *, total_steps: int, steps_per_epoch: int, eval_every: int) -> bool:
+    """Whether the dev set scores the model after this step: every `eval_every` steps, else at each
+    epoch's end; always after the last step."""
+    interval = eval_every or steps_per_epoch
+    return step % interval == 0 or step == total_steps
+
+
+def dev_passes(*, total_steps: int, steps_per_epoch: int, eval_every: int) -> int:
+    """How many times a cell scores dev: the untrained start and every checkpoint."""
+    interval = eval_every or steps_per_epoch
+    return 1 + total_steps // interval + (1 if total_steps % interval else 0)
 
 
 def _finite(loss: torch.Tensor) -> float:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench.core.records import CellResult
+from bench.training.loop import dev_passes
 from bench.training.runner import CellJob
 
 HISTORY_FILE = "cell-history.jsonl"  # in the cache folder: every cell this machine ran, its costs
@@ -27,25 +28,26 @@ class Work:
 
 
 def _work(*, n_train: int, n_dev: int, n_eval: int, epochs: int, max_steps: int | None, batch_size: int,
-          zero_shot: bool) -> Work:
+          zero_shot: bool, eval_every: int = 0) -> Work:
     steps_per_epoch = max(1, math.ceil(n_train / batch_size))
     steps = 0 if zero_shot else (max_steps or epochs * steps_per_epoch)
-    dev_passes = 1 + math.ceil(steps / steps_per_epoch)
-    return Work(train_examples=steps * batch_size if steps else 0, eval_examples=n_dev * dev_passes + n_eval)
+    passes = dev_passes(total_steps=steps, steps_per_epoch=steps_per_epoch, eval_every=eval_every)
+    return Work(train_examples=steps * batch_size if steps else 0, eval_examples=n_dev * passes + n_eval)
 
 
 def job_work(job: CellJob) -> Work:
     cell, splits = job.cell, job.splits
     return _work(n_train=len(splits.train), n_dev=len(splits.dev), n_eval=len(splits.eval),
                  epochs=int(dict(cell.knobs).get("epochs", 1)), max_steps=cell.train.max_steps,
-                 batch_size=cell.train.batch_size, zero_shot=cell.train.zero_shot)
+                 batch_size=cell.train.batch_size, zero_shot=cell.train.zero_shot,
+                 eval_every=cell.train.eval_every)
 
 
 def record_work(record: CellResult) -> Work:
     train = json.loads(record.train_config) if record.train_config else {}
     return _work(n_train=record.n_train, n_dev=record.n_dev, n_eval=record.n_eval, epochs=record.epochs or 1,
                  max_steps=train.get("max_steps"), batch_size=train.get("batch_size", 16),
-                 zero_shot=record.zero_shot)
+                 zero_shot=record.zero_shot, eval_every=train.get("eval_every", 0))
 
 
 @dataclass(frozen=True)
