@@ -1,5 +1,5 @@
-"""`list`: the registered tasks, methods and encoder families (plugins included), one method's knobs,
-or the README's generated method and family tables."""
+"""`list`: the registered tasks, methods, protocols and encoder families (plugins included), one
+method's knobs, or the README's generated method and family tables."""
 
 from __future__ import annotations
 
@@ -17,6 +17,9 @@ def add_list_command(commands) -> None:
     listing.add_argument("--method", default=None, help="print this method's knobs, defaults and help")
     listing.add_argument("--families", action="store_true",
                          help="print the encoder families (architectures) and what runs on each")
+    listing.add_argument("--protocols", action="store_true",
+                         help="print the published protocols (`run --protocol NAME`), their source and the "
+                              "run options each stands for")
     listing.add_argument("--markdown", action="store_true",
                          help="print the README's method table (with --families: its family table)")
     listing.add_argument("--plugin", action="append", default=[], metavar="FILE",
@@ -36,6 +39,9 @@ def command_list(args: argparse.Namespace) -> int:
     load_plugins(plugin_files(args.plugin))
     if args.families:
         print(families_table() if args.markdown else families_lines())
+        return 0
+    if args.protocols:
+        print(protocol_lines())
         return 0
     if args.markdown:
         print(methods_table())
@@ -60,6 +66,18 @@ def command_list(args: argparse.Namespace) -> int:
         missing = "" if spec.available else f"  [unavailable: pip install 'petbench[{spec.extra or name}]']"
         print(f"  {name:14s} {spec.description}{missing}")
     return 0
+
+
+def protocol_lines() -> str:
+    from bench.cli.protocols import protocol_arguments
+    from bench.core.protocol import PROTOCOLS
+
+    lines = ["protocols (run --protocol NAME; options given with it win):"]
+    for name in PROTOCOLS:
+        spec = PROTOCOLS.get(name)
+        lines += [f"  {name}: {spec.description}", f"    source: {spec.reference}",
+                  f"    runs as: {' '.join(protocol_arguments(spec))}", f"    selection: {spec.selection}"]
+    return "\n".join(lines)
 
 
 def families_lines() -> str:

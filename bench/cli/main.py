@@ -45,6 +45,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from bench.cli.protocols import expand_protocol
+
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv:
         argv = list(EMBEDDED_DEFAULT_ARGS)
@@ -52,7 +54,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         argv = ["run", *argv]
     previous = signal.signal(signal.SIGTERM, _terminate)
     try:  # building the parser imports the libraries and plugins: seconds a stop signal may arrive in
-        args = build_parser().parse_args(argv)
+        parser = build_parser()
+        if argv[0] == "run":
+            argv = expand_protocol(argv)
+        args = parser.parse_args(argv)
         return _handler(args.command)(args)
     except BenchError as error:
         print(f"error: {error}", file=sys.stderr)

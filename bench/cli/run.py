@@ -52,6 +52,9 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     grid.add_argument("--split", default="default",
                       help="official splits of tasks that have them (FewCLUE 0..4, few_all; LM-BFF 13, 21, "
                            "42, 87, 100): 'default' (the first), 'all', or comma-separated names")
+    grid.add_argument("--protocol", default=None, metavar="NAME|FILE",
+                      help="a published protocol's tasks, splits, seeds, shots, model, grid and budget "
+                           "(`list --protocols`); options given with it win over the protocol's")
     grid.add_argument("--set", action="append", default=[], metavar="METHOD.KNOB=VALUE",
                       help="set a method knob, e.g. hard_prompt.freeze_backbone=true (`list --method NAME` "
                            "shows the knobs)")

@@ -129,11 +129,14 @@ def describe_plan(jobs: Sequence[CellJob], done: set[str], history: Sequence[Cel
              f"{len({job.cell.search_index for job in jobs})} search point(s), "
              f"{len({job.cell.seed for job in jobs})} seed(s)); {len(unique) - len(todo)} already done in "
              f"{out}, {len(todo)} to run"]
-    for name, split in sorted(tasks, key=lambda pair: (pair[0], pair[1] or "")):
-        job = next(job for job in jobs if (job.cell.task.name, job.cell.split) == (name, split))
-        where = f"{name}" + (f" split {split}" if split is not None else "")
-        lines.append(f"data: {where}: {len(job.splits.train)} train / {len(job.splits.dev)} dev / "
-                     f"{len(job.splits.eval)} eval examples a cell, from {job.data_source}")
+    for name in dict.fromkeys(job.cell.task.name for job in jobs):
+        of_task = [job for job in jobs if job.cell.task.name == name]
+        splits = list(dict.fromkeys(job.cell.split for job in of_task if job.cell.split is not None))
+        sizes = sorted({(len(job.splits.train), len(job.splits.dev), len(job.splits.eval))
+                        for job in of_task})
+        shown = ", ".join(f"{train} train / {dev} dev / {evaluated} eval" for train, dev, evaluated in sizes)
+        where = f" ({len(splits)} split(s): {', '.join(splits)})" if splits else ""
+        lines.append(f"data: {name}{where}: {shown} examples a cell, from {of_task[0].data_source}")
     if first is not None:
         lines.append(f"model: {first.model.display_name} ({first.model.location})")
     costs = fit_costs(history)
