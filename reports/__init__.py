@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -11,6 +12,7 @@ from bench.core.store import ResultsStore, write_atomically
 from reports.aggregate import cells_frame, group_frame
 from reports.markdown import render_report
 from reports.plots import FIGURES, write_plots
+from reports.references import load_references
 from reports.search import search_section, selection_groups
 
 REPORT_FILE = "report.md"
@@ -25,8 +27,9 @@ def report_groups(cells: pd.DataFrame) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
 
 
-def write_reports(out_dir: Path) -> str:
-    """Write results.csv and report.md next to results.jsonl; return the Markdown."""
+def write_reports(out_dir: Path, *, reference_files: Sequence[Path] = ()) -> str:
+    """Write results.csv and report.md next to results.jsonl; return the Markdown. Published results
+    (the built-in reference sets and `reference_files`) stand beside matching rows."""
     store = ResultsStore(out_dir)
     records = store.latest()
     if not records:
@@ -34,7 +37,8 @@ def write_reports(out_dir: Path) -> str:
     cells = cells_frame(records)
     groups = report_groups(cells)
     write_atomically(Path(out_dir) / CSV_FILE, cells.to_csv(index=False))
-    markdown = render_report(cells, groups, search_lines=search_section(cells))
+    markdown = render_report(cells, groups, search_lines=search_section(cells),
+                             references=load_references(reference_files))
     figures = write_plots(groups, Path(out_dir)) if not groups.empty else []
     if figures:
         markdown += "\n## Figures\n\n" + "\n".join(f"![{FIGURES[name]}]({name})" for name in figures) + "\n"

@@ -3,12 +3,15 @@ splits, with the majority class and the linear probe as reference rows) and a me
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import pandas as pd
 from tabulate import tabulate
 
 from bench.core.method import HeadOrigin
 from bench.core.records import CellStatus
 from reports.aggregate import PHASES
+from reports.references import Reference
 from reports.stats import Summary, best_within_interval
 
 SECTION_KEYS = ["model", "shots"]
@@ -40,7 +43,7 @@ def _best_per_task(groups: pd.DataFrame) -> set[tuple[str, str]]:
     return best
 
 
-def score_table(groups: pd.DataFrame) -> str:
+def score_table(groups: pd.DataFrame, references: Sequence[Reference] = ()) -> str:
     """Methods as rows, tasks as columns, the best per task (and its ties) in bold unless it is not
     above the majority class; then the reference rows: the majority class and the reference methods."""
     tasks = list(dict.fromkeys(groups["task"]))
@@ -59,9 +62,30 @@ def score_table(groups: pd.DataFrame) -> str:
     rows.append(["majority class (reference)", *[_points(majority[task]) for task in tasks]])
     rows += [row_of(f"{label} (reference)", part)
              for label, part in groups[groups["reference"]].groupby("method_label", sort=False)]
+    rows += published_rows(groups, tasks, references)
     metrics = groups.groupby("task", sort=False)["metric"].first()
     headers = ["method", *[f"{task} ({metrics[task]})" for task in tasks]]
     return tabulate(rows, headers=headers, tablefmt="github")
+
+
+def published_rows(groups: pd.DataFrame, tasks: list[str],
+                   references: Sequence[Reference]) -> list[list[str]]:
+    """A row per published result set whose task and method match rows of this table, its model named
+    and marked when it is not the one measured here."""
+    measured = set(zip(groups["task"], groups["method"], strict=True))
+    model = groups["model"].iloc[0]
+    rows: dict[tuple[str, str, str, str], dict[str, str]] = {}
+    for reference in references:
+        if (reference.task, reference.method) in measured and reference.task in tasks:
+            key = (reference.name, reference.method, reference.paper, reference.model)
+            text = f"{reference.value:.1f}" + (f" ± {reference.std:.1f}" if reference.std is not None else "")
+            rows.setdefault(key, {})[reference.task] = text
+    lines = []
+    for (name, method, paper, reference_model), by_task in rows.items():
+        other = "" if reference_model == model else ", different model"
+        label = f"{name} (published, beside {method}: {paper}; {reference_model}{other})"
+        lines.append([label, *[by_task.get(task, "") for task in tasks]])
+    return lines
 
 
 def measurement_table(groups: pd.DataFrame) -> str:
@@ -122,7 +146,7 @@ def stalled_notes(groups: pd.DataFrame) -> list[str]:
     return [*lines, ""] if lines else []
 
 
-def section(part: pd.DataFrame) -> list[str]:
+def section(part: pd.DataFrame, references: Sequence[Reference] = ()) -> list[str]:
     model, shots, family = part["model"].iloc[0], part["shots"].iloc[0], part["family"].iloc[0]
     model = f"{model} ({family})" if isinstance(family, str) and family else model
     devices = "; ".join(sorted({f"{row.device}, {row.dtype}" + (f", {row.cpu}" if row.cpu else "")
@@ -134,9 +158,18 @@ def section(part: pd.DataFrame) -> list[str]:
             f"runs (seeds x official splits); bold: the best mean per task and every method whose mean lies "
             f"inside its 95% t-interval, where above the majority class. A method listed with settings in "
             f"brackets ran in several configurations in this folder; each is its own row.", "",
-            score_table(part), "", *eval_limit_notes(part), *stalled_notes(part), "### Measurements", "",
+            score_table(part, references), "", *reference_notes(part, references), *eval_limit_notes(part),
+            *stalled_notes(part), "### Measurements", "",
             measurement_table(part), "", *shared_note(part), *mlm_head_notes(part), "",
             "### Where the time went", "", budget_table(part), ""]
+
+
+def reference_notes(groups: pd.DataFrame, references: Sequence[Reference]) -> list[str]:
+    """Where each published row beside this table was read."""
+    measured = set(zip(groups["task"], groups["method"], strict=True))
+    sources = dict.fromkeys(f"{r.paper}, {r.table}: {r.source} (protocol {r.protocol}, {r.metric})"
+                            for r in references if (r.task, r.method) in measured)
+    return [*[f"Published: {source}." for source in sources], ""] if sources else []
 
 
 def eval_limit_notes(groups: pd.DataFrame) -> list[str]:
@@ -164,7 +197,8 @@ def failed_table(cells: pd.DataFrame) -> list[str]:
     return ["## Failed cells", "", table, ""]
 
 
-def render_report(cells: pd.DataFrame, groups: pd.DataFrame, *, search_lines: list[str]) -> str:
+def render_report(cells: pd.DataFrame, groups: pd.DataFrame, *, search_lines: list[str],
+                  references: Sequence[Reference] = ()) -> str:
     lines = ["# PETBench report", ""]
     versions = sorted(set(cells["versions"])) if not cells.empty else []
     if versions:
@@ -174,7 +208,7 @@ def render_report(cells: pd.DataFrame, groups: pd.DataFrame, *, search_lines: li
     if groups.empty:
         lines += ["No successful cells yet.", ""]
     for _, part in ([] if groups.empty else groups.groupby(SECTION_KEYS, sort=False)):
-        lines += section(part)
+        lines += section(part, references)
     lines += search_lines
     if not groups.empty:
         kinds = sorted(set(groups["memory_kind"]))

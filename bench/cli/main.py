@@ -37,6 +37,9 @@ def build_parser() -> argparse.ArgumentParser:
     add_run_arguments(commands.add_parser("run", help="run a grid of cells (the default command)"))
     report = commands.add_parser("report", help="rewrite results.csv, report.md and the figures of a run")
     report.add_argument("out", nargs="?", default=DEFAULT_OUT)
+    report.add_argument("--references", action="append", default=[], metavar="FILE",
+                        help="a file of published results to set beside matching rows (repeatable; the "
+                             "built-in sets in reports/references/ are always read)")
     add_list_command(commands)
     add_analysis_commands(commands)
     add_perf_command(commands)
@@ -100,5 +103,5 @@ def command_report(args: argparse.Namespace) -> int:
     from reports import write_reports
 
     check_writable(Path(args.out).expanduser())
-    print(write_reports(Path(args.out).expanduser()))
+    print(write_reports(Path(args.out).expanduser(), reference_files=[Path(f) for f in args.references]))
     return 0

@@ -55,6 +55,9 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     grid.add_argument("--protocol", default=None, metavar="NAME|FILE",
                       help="a published protocol's tasks, splits, seeds, shots, model, grid and budget "
                            "(`list --protocols`); options given with it win over the protocol's")
+    grid.add_argument("--references", action="append", default=[], metavar="FILE",
+                      help="a file of published results for the report to set beside matching rows "
+                           "(repeatable; the built-in sets in reports/references/ are always read)")
     grid.add_argument("--set", action="append", default=[], metavar="METHOD.KNOB=VALUE",
                       help="set a method knob, e.g. hard_prompt.freeze_backbone=true (`list --method NAME` "
                            "shows the knobs)")
@@ -304,8 +307,10 @@ def command_run(args: argparse.Namespace) -> int:
     from bench.core.store import ResultsStore
     from bench.training.sweep import plan_jobs, run_sweep
     from reports import CSV_FILE, REPORT_FILE, write_reports
+    from reports.references import load_references
 
     grid, setup = build_grid(args)
+    load_references([Path(path) for path in args.references])  # a bad file fails now, not after the cells
     out = Path(args.out).expanduser()
     if args.dry_run:
         return dry_run(args, grid, plan_jobs(grid, resolve_data_dir(args.data_dir)), out)
@@ -314,7 +319,7 @@ def command_run(args: argparse.Namespace) -> int:
     jobs = plan_jobs(grid, resolve_data_dir(args.data_dir))
     summary, _ = run_sweep(jobs, ResultsStore(out), executor, rerun=args.rerun)
     if (out / RESULTS_FILE).exists():
-        print(write_reports(out))
+        print(write_reports(out, reference_files=[Path(path) for path in args.references]))
         print(f"wrote {out / CSV_FILE} and {out / REPORT_FILE}")
     print(summary.line())
     return 1 if summary.failed else 0
