@@ -89,7 +89,7 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
                                 "(AVX512-BF16, AMX), fp32 on other CPUs; the record's dtype says which")
     execution.add_argument("--executor", default=ExecutorKind.LOCAL.value,
                            choices=[kind.value for kind in ExecutorKind],
-                           help="local: cells one at a time, each in a fresh child process (default); "
+                           help="local: each cell in a fresh child process, --jobs at a time (default); "
                                 "inline: in this process (debugging); ray: Ray tasks on a cluster "
                                 "(pip install 'petbench[ray]')")
     execution.add_argument("--dry-run", action="store_true",
