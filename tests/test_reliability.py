@@ -174,6 +174,19 @@ def test_running_cells_counts_the_live_cells_that_shared_the_machine_and_forgets
     assert alone.most == 1
 
 
+def _interruptible() -> None:
+    """In the child before it runs: Ctrl-C as a terminal delivers it, even where this test runs as a
+    background job (which starts with SIGINT ignored, and an ignored SIGINT stays ignored)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def _has_loaded(pid: int, library: str) -> bool:
+    try:
+        return library in Path(f"/proc/{pid}/maps").read_text()
+    except OSError:
+        return False
+
+
 def _descendants(pid: int) -> list[int]:
     """Every live process below pid (children, grandchildren), from /proc."""
     parents = {}
@@ -201,11 +214,11 @@ def _descendants(pid: int) -> list[int]:
 def test_an_interrupted_or_killed_driver_ends_in_one_line_and_leaves_no_cell_running(
         tmp_path, tiny_model, data_dir, signum, code, said):
     command = [sys.executable, "run_bench.py", "--model", str(tiny_model), "--data-dir", str(data_dir),
-               "--methods", "full_ft", "--seeds", "1", "--shots", "8", "--epochs", "2000", "--batch-size",
+               "--methods", "full_ft", "--seeds", "1", "--shots", "8", "--epochs", "100000", "--batch-size",
                "4",
                "--max-length", "32", "--device", "cpu", "--out", str(tmp_path)]
     driver = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                              start_new_session=True)
+                              start_new_session=True, preexec_fn=_interruptible)
     deadline = time.time() + 120
     # the resource tracker, the fork server and the cell's own process
     while len(_descendants(driver.pid)) < 3 and time.time() < deadline:
@@ -217,7 +230,11 @@ def test_an_interrupted_or_killed_driver_ends_in_one_line_and_leaves_no_cell_run
         os.killpg(driver.pid, signum)  # Ctrl-C: the whole foreground group
     else:
         os.kill(driver.pid, signum)
-    _, err = driver.communicate(timeout=60)
+    try:
+        _, err = driver.communicate(timeout=60)
+    finally:
+        if driver.poll() is None:  # a hung driver must not outlive the test and load the next ones
+            os.killpg(driver.pid, signal.SIGKILL)
     assert driver.returncode == code
     if said:
         assert err.decode().strip().splitlines()[-1].startswith(said) and b"Traceback" not in err
@@ -289,8 +306,10 @@ def test_a_sigterm_while_a_cells_process_starts_lets_the_start_finish_and_the_ch
 def test_a_stop_signal_while_the_driver_still_imports_its_libraries_ends_in_one_line(tmp_path, signum, code,
                                                                                       said):
     driver = subprocess.Popen([sys.executable, "run_bench.py", "list"], cwd=ROOT, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.PIPE, start_new_session=True)
-    time.sleep(0.8)  # main() has begun; torch and the plugins are still importing
+                              stderr=subprocess.PIPE, start_new_session=True, preexec_fn=_interruptible)
+    deadline = time.time() + 60
+    while not _has_loaded(driver.pid, "libtorch") and time.time() < deadline:  # main() imports torch first
+        time.sleep(0.02)
     os.kill(driver.pid, signum)
     _, err = driver.communicate(timeout=60)
     lines = err.decode().strip().splitlines()

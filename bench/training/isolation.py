@@ -5,13 +5,15 @@ cannot take the caller down, and it starts in milliseconds."""
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import gc
 import multiprocessing
 import multiprocessing.connection
 import multiprocessing.context
 import os
+import select
 import signal
+import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
@@ -51,7 +53,7 @@ class Child:
     def __init__(self, context: multiprocessing.context.ForkServerContext, function: Callable[..., Any],
                  args: tuple, name: str) -> None:
         self.connection, sender = context.Pipe(duplex=False)
-        self._process = context.Process(target=_answer, args=(sender, function, args), name=name)
+        self._process = context.Process(target=_answer, args=(sender, os.getpid(), function, args), name=name)
         try:
             with _stop_signals_held():
                 self._process.start()
@@ -134,8 +136,8 @@ def _stop_signals_held():
         signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
-def _answer(connection: Connection, function: Callable[..., Any], args: tuple) -> None:
-    _die_with_parent()
+def _answer(connection: Connection, driver: int, function: Callable[..., Any], args: tuple) -> None:
+    _die_with_driver(driver)
     # what the fork server imported lives as long as the child: keep the collector from walking its
     # millions of objects (a full collection took 0.7 s a cell), and their pages shared
     gc.freeze()
@@ -148,20 +150,38 @@ def _answer(connection: Connection, function: Callable[..., Any], args: tuple) -
         connection.close()
 
 
-_PR_SET_PDEATHSIG = 1
-
-
 def _exit_quietly(signum, frame) -> None:
     raise SystemExit(128 + signum)
 
 
-def _die_with_parent() -> None:
-    """Linux: the kernel kills this child when its parent (the fork server, which exits with the
-    driver) dies, so a killed or interrupted sweep leaves no cell training on."""
+def _die_with_driver(driver: int) -> None:
+    """End this child the moment the process that asked for it (the driver) ends, however it ends
+    (kill -9 included), so a killed sweep leaves no cell training on. The fork server, this child's
+    parent, does not end with the driver while a child holds its liveness pipe, so the parent's death
+    is no signal: a thread waits on the driver itself (a pidfd where Linux has one, else polling)."""
     try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-    except (OSError, AttributeError):  # not Linux: the child ends when it next writes to its pipe
-        return
-    if os.getppid() == 1:  # the parent died before prctl took effect
+        handle = os.pidfd_open(driver)
+    except ProcessLookupError:  # it died before this child started
         os._exit(1)
+    except (AttributeError, OSError):  # no pidfds (not Linux, or a kernel before 5.3)
+        handle = None
+
+    def wait_for_the_driver() -> None:
+        if handle is not None:
+            select.select([handle], [], [])  # a pidfd turns readable when its process exits
+        else:
+            while _alive(driver):
+                time.sleep(1.0)
+        os._exit(1)
+
+    threading.Thread(target=wait_for_the_driver, name="petbench-driver-watch", daemon=True).start()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
