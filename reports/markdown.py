@@ -72,6 +72,8 @@ def published_rows(groups: pd.DataFrame, tasks: list[str],
                    references: Sequence[Reference]) -> list[list[str]]:
     """A row per published result set whose task and method match rows of this table, its model named
     and marked when it is not the one measured here."""
+    if not references:
+        return []
     measured = set(zip(groups["task"], groups["method"], strict=True))
     model = groups["model"].iloc[0]
     rows: dict[tuple[str, str, str, str], dict[str, str]] = {}
@@ -166,6 +168,8 @@ def section(part: pd.DataFrame, references: Sequence[Reference] = ()) -> list[st
 
 def reference_notes(groups: pd.DataFrame, references: Sequence[Reference]) -> list[str]:
     """Where each published row beside this table was read."""
+    if not references:
+        return []
     measured = set(zip(groups["task"], groups["method"], strict=True))
     sources = dict.fromkeys(f"{r.paper}, {r.table}: {r.source} (protocol {r.protocol}, {r.metric})"
                             for r in references if (r.task, r.method) in measured)
