@@ -12,6 +12,7 @@ from pathlib import Path
 import torch
 
 from bench.core.device import Device
+from bench.core.processes import process_alive
 
 _PROC_STATUS = Path("/proc/self/status")
 _CLEAR_REFS = Path("/proc/self/clear_refs")
@@ -120,11 +121,8 @@ class RunningCells:
     def _live(self) -> int:
         live = 0
         for marker in self.folder.iterdir():
-            try:
-                os.kill(int(marker.name), 0)
+            if marker.name.isdigit() and process_alive(int(marker.name)):
                 live += 1
-            except (ValueError, ProcessLookupError):
+            else:
                 marker.unlink(missing_ok=True)  # a process that died without cleaning up
-            except PermissionError:  # another user's live process
-                live += 1
         return live

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any
 
+from bench.core.processes import process_alive
+
 
 @dataclass(frozen=True)
 class ChildDied:
@@ -88,12 +90,8 @@ class Child:
 def call_in_child(context: multiprocessing.context.ForkServerContext, function: Callable[..., Any],
                   *args: Any, name: str = "petbench-child") -> Any | ChildDied:
     """function(*args) computed in a fresh child; its return value, or ChildDied."""
-    child = Child(context, function, args, name)
-    try:
-        return child.result()
-    except BaseException:  # interrupted, terminated: the cell ends with the driver, now
-        child.stop()
-        raise
+    with contextlib.closing(call_in_children(context, [(function, args, name)], at_once=1)) as results:
+        return next(results)[1]
 
 
 Task = tuple[Callable[..., Any], tuple, str]  # function, args, process name
@@ -170,18 +168,8 @@ def _die_with_driver(driver: int) -> None:
         if handle is not None:
             select.select([handle], [], [])  # a pidfd turns readable when its process exits
         else:
-            while _alive(driver):
+            while process_alive(driver):
                 time.sleep(1.0)
         os._exit(1)
 
     threading.Thread(target=wait_for_the_driver, name="petbench-driver-watch", daemon=True).start()
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
