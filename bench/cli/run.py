@@ -266,11 +266,11 @@ def dry_run(args: argparse.Namespace, grid: Grid, jobs: list, out: Path) -> int:
     from bench.core.environment import cpu_description
     from bench.core.models import cache_dir
     from bench.core.store import ResultsStore
-    from bench.training.executors import ExecutorKind, usable_cores
+    from bench.training.executors import ExecutorKind, cell_threads
     from bench.training.plan import describe_plan, load_history
 
     at_once = parse_jobs(args.jobs) if ExecutorKind(args.executor) == ExecutorKind.LOCAL else 1
-    threads = args.cpus_per_cell or (max(1, usable_cores() // at_once) if at_once > 1 else None)
+    threads = cell_threads(at_once, args.cpus_per_cell)
     if threads:
         torch.set_num_threads(threads)  # the thread count the cells would run with names their device
     device = grid.runtime.choose()
@@ -310,7 +310,8 @@ def command_run(args: argparse.Namespace) -> int:
     from reports.references import load_references
 
     grid, setup = build_grid(args)
-    load_references([Path(path) for path in args.references])  # a bad file fails now, not after the cells
+    reference_files = [Path(path) for path in args.references]
+    load_references(reference_files)  # a bad file fails now, not after the cells
     out = Path(args.out).expanduser()
     if args.dry_run:
         return dry_run(args, grid, plan_jobs(grid, resolve_data_dir(args.data_dir)), out)
@@ -319,7 +320,7 @@ def command_run(args: argparse.Namespace) -> int:
     jobs = plan_jobs(grid, resolve_data_dir(args.data_dir))
     summary, _ = run_sweep(jobs, ResultsStore(out), executor, rerun=args.rerun)
     if (out / RESULTS_FILE).exists():
-        print(write_reports(out, reference_files=[Path(path) for path in args.references]))
+        print(write_reports(out, reference_files=reference_files))
         print(f"wrote {out / CSV_FILE} and {out / REPORT_FILE}")
     print(summary.line())
     return 1 if summary.failed else 0

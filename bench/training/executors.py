@@ -73,9 +73,7 @@ class LocalExecutor:
 
     def run(self, jobs: Sequence[CellJob], on_record: OnRecord) -> None:
         counts = {"done": 0, "failed": 0}
-        settings = self.settings
-        if settings.threads is None and self.jobs > 1:
-            settings = replace(settings, threads=max(1, usable_cores() // self.jobs))
+        settings = replace(self.settings, threads=cell_threads(self.jobs, self.settings.threads))
         if self.jobs > 1:
             settings = replace(settings, progress_bars=False)
         started: dict[int, float] = {}
@@ -94,6 +92,14 @@ class LocalExecutor:
                                            wall_seconds=time.perf_counter() - started[index])
                 on_record(result)
                 report(bar, result, counts)
+
+
+def cell_threads(jobs: int, threads: int | None) -> int | None:
+    """The threads each of `jobs` cells side by side runs with: as asked, else its share of the cores
+    (None, torch's default, for a cell alone)."""
+    if threads is None and jobs > 1:
+        return max(1, usable_cores() // jobs)
+    return threads
 
 
 CELL_MEMORY_BYTES = 2 << 30  # what a small-encoder cell may take at its peak, with room to spare
