@@ -188,8 +188,8 @@ def train_and_evaluate(built: BuiltMethod, *, data: EncodedSplits, config: Train
     eval_every steps) that scores best on dev (the first on ties), score on eval. Only trained
     states compete: the untrained start is scored, to flag a cell that never rose above it, but
     never kept (a zero-shot cell has no other state)."""
-    steps_per_epoch = math.ceil(len(data.train) / config.batch_size)
-    total_steps = 0 if config.zero_shot else (config.max_steps or epochs * steps_per_epoch)
+    steps_per_epoch, total_steps = planned_steps(len(data.train), batch_size=config.batch_size, epochs=epochs,
+                                                 max_steps=config.max_steps, zero_shot=config.zero_shot)
     model = prepare_model(built, config, device, compile_model=should_compile(config, device, total_steps))
     pad_id, pad_to = built.encoder.pad_id, pad_multiple(config, device)
     dev_golds = [example.label for example in data.dev]
@@ -245,17 +245,22 @@ def train_and_evaluate(built: BuiltMethod, *, data: EncodedSplits, config: Train
                         dev_seconds=dev_watch.seconds)
 
 
+def planned_steps(n_train: int, *, batch_size: int, epochs: int, max_steps: int | None,
+                  zero_shot: bool) -> tuple[int, int]:
+    """(steps per epoch, optimiser steps in all) of a cell with n_train training examples."""
+    steps_per_epoch = max(1, math.ceil(n_train / batch_size))
+    return steps_per_epoch, 0 if zero_shot else (max_steps or epochs * steps_per_epoch)
+
+
 def is_checkpoint(step: int, *, total_steps: int, steps_per_epoch: int, eval_every: int) -> bool:
     """Whether the dev set scores the model after this step: every `eval_every` steps, else at each
     epoch's end; always after the last step."""
-    interval = eval_every or steps_per_epoch
-    return step % interval == 0 or step == total_steps
+    return step % (eval_every or steps_per_epoch) == 0 or step == total_steps
 
 
 def dev_passes(*, total_steps: int, steps_per_epoch: int, eval_every: int) -> int:
     """How many times a cell scores dev: the untrained start and every checkpoint."""
-    interval = eval_every or steps_per_epoch
-    return 1 + total_steps // interval + (1 if total_steps % interval else 0)
+    return 1 + math.ceil(total_steps / (eval_every or steps_per_epoch))
 
 
 def _finite(loss: torch.Tensor) -> float:

@@ -6,14 +6,13 @@ per cell), matched on method, model, device, CPU, precision and threads."""
 from __future__ import annotations
 
 import json
-import math
 import statistics
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from bench.core.records import CellResult
-from bench.training.loop import dev_passes
+from bench.training.loop import dev_passes, planned_steps
 from bench.training.runner import CellJob
 
 HISTORY_FILE = "cell-history.jsonl"  # in the cache folder: every cell this machine ran, its costs
@@ -28,11 +27,11 @@ class Work:
 
 
 def _work(*, n_train: int, n_dev: int, n_eval: int, epochs: int, max_steps: int | None, batch_size: int,
-          zero_shot: bool, eval_every: int = 0) -> Work:
-    steps_per_epoch = max(1, math.ceil(n_train / batch_size))
-    steps = 0 if zero_shot else (max_steps or epochs * steps_per_epoch)
+          zero_shot: bool, eval_every: int) -> Work:
+    steps_per_epoch, steps = planned_steps(n_train, batch_size=batch_size, epochs=epochs, max_steps=max_steps,
+                                           zero_shot=zero_shot)
     passes = dev_passes(total_steps=steps, steps_per_epoch=steps_per_epoch, eval_every=eval_every)
-    return Work(train_examples=steps * batch_size if steps else 0, eval_examples=n_dev * passes + n_eval)
+    return Work(train_examples=steps * batch_size, eval_examples=n_dev * passes + n_eval)
 
 
 def job_work(job: CellJob) -> Work:
@@ -44,6 +43,7 @@ def job_work(job: CellJob) -> Work:
 
 
 def record_work(record: CellResult) -> Work:
+    """What an earlier cell computed, from the loop settings its record stores (any version's)."""
     train = json.loads(record.train_config) if record.train_config else {}
     return _work(n_train=record.n_train, n_dev=record.n_dev, n_eval=record.n_eval, epochs=record.epochs or 1,
                  max_steps=train.get("max_steps"), batch_size=train.get("batch_size", 16),
@@ -72,7 +72,7 @@ def fit_costs(records: Iterable[CellResult]) -> dict[tuple[str, ...], CostModel]
     """One cost model per (method, model, device, CPU, precision), from successful timed records."""
     samples: dict[tuple[str, ...], list[tuple[float, float, float]]] = {}
     for record in records:
-        if not record.succeeded or record.wall_seconds <= 0 or record.cells_on_machine < 1:
+        if not record.succeeded or record.wall_seconds <= 0:
             continue
         work = record_work(record)
         train = record.seconds_train / work.train_examples if work.train_examples else 0.0
