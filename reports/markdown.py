@@ -72,16 +72,14 @@ def published_rows(groups: pd.DataFrame, tasks: list[str],
                    references: Sequence[Reference]) -> list[list[str]]:
     """A row per published result set whose task and method match rows of this table, its model named
     and marked when it is not the one measured here."""
-    if not references:
-        return []
-    measured = set(zip(groups["task"], groups["method"], strict=True))
-    model = groups["model"].iloc[0]
     rows: dict[tuple[str, str, str, str], dict[str, str]] = {}
-    for reference in references:
-        if (reference.task, reference.method) in measured and reference.task in tasks:
-            key = (reference.name, reference.method, reference.paper, reference.model)
-            text = f"{reference.value:.1f}" + (f" ± {reference.std:.1f}" if reference.std is not None else "")
-            rows.setdefault(key, {})[reference.task] = text
+    for reference in matching_references(groups, references):
+        key = (reference.name, reference.method, reference.paper, reference.model)
+        text = f"{reference.value:.1f}" + (f" ± {reference.std:.1f}" if reference.std is not None else "")
+        rows.setdefault(key, {})[reference.task] = text
+    if not rows:
+        return []
+    model = groups["model"].iloc[0]
     lines = []
     for (name, method, paper, reference_model), by_task in rows.items():
         other = "" if reference_model == model else ", different model"
@@ -112,12 +110,11 @@ def budget_table(groups: pd.DataFrame) -> str:
     """Where each configuration's wall time went, summed over its runs: seconds and share per phase."""
     names = {"start": "start-up", "load": "model load", "encode": "encoding", "train": "training",
              "dev": "dev evals", "eval": "final eval"}
-    rows = []
-    for row in groups.itertuples():
-        wall = row.wall if row.wall > 0 else float("nan")
-        rows.append([row.task, row.method_label, row.runs, f"{row.wall:.1f}",
-                     *[f"{getattr(row, phase):.1f} ({100 * getattr(row, phase) / wall:.0f}%)" if wall == wall
-                       else "-" for phase in PHASES]])
+    def phase_cell(seconds: float, wall: float) -> str:
+        return f"{seconds:.1f} ({100 * seconds / wall:.0f}%)" if wall > 0 else "-"
+
+    rows = [[row.task, row.method_label, row.runs, f"{row.wall:.1f}",
+             *[phase_cell(getattr(row, phase), row.wall) for phase in PHASES]] for row in groups.itertuples()]
     headers = ["task", "method", "runs", "wall s", *[f"{names[phase]} s" for phase in PHASES]]
     return tabulate(rows, headers=headers, tablefmt="github")
 
@@ -166,13 +163,18 @@ def section(part: pd.DataFrame, references: Sequence[Reference] = ()) -> list[st
             "### Where the time went", "", budget_table(part), ""]
 
 
-def reference_notes(groups: pd.DataFrame, references: Sequence[Reference]) -> list[str]:
-    """Where each published row beside this table was read."""
+def matching_references(groups: pd.DataFrame, references: Sequence[Reference]) -> list[Reference]:
+    """The published results whose task and method ran in this table."""
     if not references:
         return []
     measured = set(zip(groups["task"], groups["method"], strict=True))
+    return [reference for reference in references if (reference.task, reference.method) in measured]
+
+
+def reference_notes(groups: pd.DataFrame, references: Sequence[Reference]) -> list[str]:
+    """Where each published row beside this table was read."""
     sources = dict.fromkeys(f"{r.paper}, {r.table}: {r.source} (protocol {r.protocol}, {r.metric})"
-                            for r in references if (r.task, r.method) in measured)
+                            for r in matching_references(groups, references))
     return [*[f"Published: {source}." for source in sources], ""] if sources else []
 
 
