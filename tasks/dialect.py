@@ -38,24 +38,27 @@ class UniqueKeyLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep=deep)
 
 
-def read_documents(path: Path) -> list[dict[str, Any]]:
-    """The task mappings a file holds, with any `defaults` document merged under the later ones."""
-    if not path.is_file():
-        raise BenchError(f"task file {path} not found: pass an existing .yaml/.yml/.toml file")
+def parse_documents(path: Path, what: str) -> list[Any]:
+    """The documents of a UTF-8 YAML (or .toml) file, keys given twice refused; errors name `what`."""
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as error:
-        raise BenchError(f"task file {path} is not UTF-8 (byte {error.start}); save it as UTF-8") from error
+        raise BenchError(f"{what} {path} is not UTF-8 (byte {error.start}); save it as UTF-8") from error
     try:
         documents = ([tomllib.loads(text)] if path.suffix == ".toml"
                      else list(yaml.load_all(text, Loader=UniqueKeyLoader)))  # noqa: S506 (a safe loader)
     except (tomllib.TOMLDecodeError, yaml.YAMLError) as error:
         first = str(error).splitlines()[0]
-        raise BenchError(f"task file {path} is not valid {path.suffix[1:].upper()}: {first}") from error
+        raise BenchError(f"{what} {path} is not valid {path.suffix[1:].upper()}: {first}") from error
+    return [document for document in documents if document is not None]
+
+
+def read_documents(path: Path) -> list[dict[str, Any]]:
+    """The task mappings a file holds, with any `defaults` document merged under the later ones."""
+    if not path.is_file():
+        raise BenchError(f"task file {path} not found: pass an existing .yaml/.yml/.toml file")
     tasks, defaults = [], {}
-    for document in documents:
-        if document is None:
-            continue
+    for document in parse_documents(path, "task file"):
         if not isinstance(document, dict):
             found = type(document).__name__
             raise BenchError(f"task file {path} must hold mappings of task keys (found {found})")

@@ -6,11 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from bench.core.errors import BenchError
 from bench.core.protocol import ProtocolSpec, Selection, register_protocol
-from tasks.dialect import UniqueKeyLoader
+from tasks.dialect import parse_documents
 
 REQUIRED = ("name", "description", "reference", "tasks")
 OPTIONAL = ("methods", "model", "split", "seeds", "shots", "train", "search", "set", "selection")
@@ -20,15 +18,7 @@ def load_protocol_file(path: Path, *, register: bool = True) -> list[ProtocolSpe
     if not path.is_file():
         raise BenchError(f"protocol file {path} not found: pass an existing .yaml file or a protocol name "
                          f"(`run_bench.py list --protocols`)")
-    try:
-        documents = [document for document in yaml.load_all(path.read_text(encoding="utf-8"),
-                                                             Loader=UniqueKeyLoader)  # noqa: S506
-                     if document is not None]
-    except UnicodeDecodeError as error:
-        raise BenchError(f"protocol file {path} is not UTF-8 (byte {error.start}): save it as UTF-8") \
-            from error
-    except yaml.YAMLError as error:
-        raise BenchError(f"protocol file {path} is not valid YAML: {str(error).splitlines()[0]}") from error
+    documents = parse_documents(path, "protocol file")
     if not documents:
         raise BenchError(f"protocol file {path} defines no protocol")
     specs = [parse_protocol(document, origin=path) for document in documents]
