@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 
 from bench.core.errors import BenchError
-from bench.core.records import CellStatus
+from bench.core.records import TEXT_FIELDS, CellStatus
 from reports.aggregate import config_labels
 from reports.stats import summarize
 
@@ -55,7 +55,9 @@ def read_results_csv(path: Path) -> pd.DataFrame:
     if not Path(path).is_file():
         raise BenchError(f"baseline {path} not found: pass a results.csv or a file under baselines/")
     try:
-        frame = pd.read_csv(path, keep_default_na=False, na_values=[""], dtype={"shots": str, "split": str})
+        # hashes like config_id may look like numbers ("0123456789", "12e4567890"): text stays text
+        text = {name: str for name in TEXT_FIELDS | {"shots"}}
+        frame = pd.read_csv(path, keep_default_na=False, na_values=[""], dtype=text)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
         raise BenchError(f"{path} is not a results CSV ({type(error).__name__}); "
                          f"pass a results.csv") from error

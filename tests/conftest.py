@@ -48,7 +48,9 @@ def _vocabulary() -> list[str]:
 
 
 def save_tiny_model(folder: Path, architecture: str = "bert", *, with_mlm_head: bool = True) -> Path:
-    """A 4-layer, 32-wide model with random weights and the fixture's WordPiece vocabulary."""
+    """A 4-layer, 32-wide model with seeded random weights (the same in every test session) and the
+    fixture's WordPiece vocabulary."""
+    import torch
     from transformers import (
         BertConfig,
         BertForMaskedLM,
@@ -63,11 +65,13 @@ def save_tiny_model(folder: Path, architecture: str = "bert", *, with_mlm_head: 
     tokenizer = BertTokenizer(vocab={token: index for index, token in enumerate(vocabulary)})
     sizes = dict(vocab_size=len(vocabulary), hidden_size=32, num_hidden_layers=4, num_attention_heads=2,
                  intermediate_size=48, max_position_embeddings=256, pad_token_id=0)
-    if architecture == "roberta":
-        config = RobertaConfig(**{**sizes, "max_position_embeddings": 258}, bos_token_id=2, eos_token_id=3)
-        model = RobertaForMaskedLM(config)
-    else:
-        model = BertForMaskedLM(BertConfig(**sizes)) if with_mlm_head else BertModel(BertConfig(**sizes))
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        if architecture == "roberta":
+            config = RobertaConfig(**{**sizes, "max_position_embeddings": 258}, bos_token_id=2, eos_token_id=3)
+            model = RobertaForMaskedLM(config)
+        else:
+            model = BertForMaskedLM(BertConfig(**sizes)) if with_mlm_head else BertModel(BertConfig(**sizes))
     model.save_pretrained(folder)
     tokenizer.save_pretrained(folder)
     return folder

@@ -181,3 +181,17 @@ def test_baselines_go_to_the_folder_the_user_names(tmp_path, monkeypatch, capsys
     assert (tmp_path / "from-env" / "v2.csv").is_file()
     assert main(["check", "run", "--baseline", "v2"]) == 0
     assert main(["check", "run", "--baseline", "v1", "--baselines-dir", str(tmp_path / "mine")]) == 0
+
+
+@pytest.mark.parametrize("config_id", ["0123456789", "1234e56789", "12345e6789"])
+def test_a_baseline_whose_config_id_looks_like_a_number_still_matches_its_run(tmp_path, capsys, config_id):
+    """config_id is a hex digest: all digits, or digits around one `e`, must not be read as a number."""
+    records = [replace(record("lpt", seed, 0.8), config_id=config_id) for seed in SEEDS]
+    store = ResultsStore(tmp_path / "run")
+    for cell in records:
+        store.append(cell)
+    from reports.aggregate import cells_frame
+
+    cells_frame(records).to_csv(tmp_path / "base.csv", index=False)
+    assert main(["check", str(tmp_path / "run"), "--baseline", str(tmp_path / "base.csv")]) == 0
+    assert "0 regressed" in capsys.readouterr().out

@@ -104,3 +104,6 @@ class CellResult:
 
 
 FIELD_NAMES = frozenset(field.name for field in dataclasses.fields(CellResult))
+# fields that hold text, even when the text looks like a number (a config_id such as "1234e56789")
+TEXT_FIELDS = frozenset(field.name for field in dataclasses.fields(CellResult)
+                        if field.type in ("str", "str | None", "CellStatus"))
