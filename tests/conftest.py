@@ -68,7 +68,8 @@ def save_tiny_model(folder: Path, architecture: str = "bert", *, with_mlm_head: 
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(0)
         if architecture == "roberta":
-            config = RobertaConfig(**{**sizes, "max_position_embeddings": 258}, bos_token_id=2, eos_token_id=3)
+            config = RobertaConfig(**{**sizes, "max_position_embeddings": 258}, bos_token_id=2,
+                                   eos_token_id=3)
             model = RobertaForMaskedLM(config)
         else:
             model = BertForMaskedLM(BertConfig(**sizes)) if with_mlm_head else BertModel(BertConfig(**sizes))

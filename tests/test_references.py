@@ -25,8 +25,8 @@ def test_the_built_in_sets_hold_fewclues_published_baselines_with_their_sources(
 def test_published_rows_stand_beside_a_matching_run_and_name_a_different_model(tmp_path, tiny_model,
                                                                                data_dir):
     report = _run(tmp_path, tiny_model, data_dir, "--tasks", "eprstmt", "--split", "0")
-    published = "| FineTuning (published, beside full_ft: FewCLUE (Xu et al., 2021); chinese_roberta_wwm_ext, " \
-                "different model) | 73.7 |"
+    published = ("| FineTuning (published, beside full_ft: FewCLUE (Xu et al., 2021); "
+                 "chinese_roberta_wwm_ext, different model) | 73.7 |")
     assert published in {" ".join(line.split()) for line in report.splitlines()}  # alignment aside
     assert "Published: FewCLUE (Xu et al., 2021), README results table" in report
     assert "PET (published" not in report  # hard_prompt did not run
