@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The perf runs behind docs/results/perf-h100.md, for a GPU machine; figures go to $OUT (or runs/).
+# The perf runs behind docs/results/perf-h200.md and perf-h100.md, for a GPU machine; figures go to $OUT (or runs/).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 OUT="${OUT:-runs}"
