@@ -144,18 +144,18 @@ def check_against_baseline(current: pd.DataFrame, baseline: pd.DataFrame,
         base, cur = before[key], now[key]
         allowed = max(tolerances.accuracy_points / 100, tolerances.accuracy_sems * base["sem"])
         base_score, comparison = _paired_score(base, cur["runs"])
-        findings.append(finding(key, base, "score", _verdict(cur["score"] - base_score, allowed),
+        findings.append(finding(key, base, "score", judge_change(cur["score"] - base_score, allowed),
                                 baseline=base_score, current=cur["score"],
                                 allowed=f"-{100 * allowed:.2f} points", comparison=comparison))
         speed_tolerance = _speed_tolerance(tolerances, base["device"])
         if base["device"] == cur["device"] and speed_tolerance is not None and base["speed"] == base["speed"]:
             change = (cur["speed"] - base["speed"]) / base["speed"]
-            findings.append(finding(key, base, "train samples/s", _verdict(change, speed_tolerance),
+            findings.append(finding(key, base, "train samples/s", judge_change(change, speed_tolerance),
                                     baseline=base["speed"], current=cur["speed"],
                                     allowed=f"-{speed_tolerance:.0%}"))
         if base["memory"] > 0:
             change = (base["memory"] - cur["memory"]) / base["memory"]  # a rise is the regression
-            findings.append(finding(key, base, "peak memory", _verdict(change, tolerances.memory),
+            findings.append(finding(key, base, "peak memory", judge_change(change, tolerances.memory),
                                     baseline=base["memory"], current=cur["memory"],
                                     allowed=f"+{tolerances.memory:.0%}"))
     return findings
@@ -165,7 +165,8 @@ def _speed_tolerance(tolerances: Tolerances, device: str) -> float | None:
     return tolerances.cpu_throughput if str(device).startswith("cpu") else tolerances.throughput
 
 
-def _verdict(change: float, allowed: float) -> Verdict:
+def judge_change(change: float, allowed: float) -> Verdict:
+    """Regressed below -allowed, improved above +allowed, else ok."""
     if change < -allowed:
         return Verdict.REGRESSED
     return Verdict.IMPROVED if change > allowed else Verdict.OK

@@ -1,6 +1,8 @@
 """The papers' numbers beside ours: published results as data, printed beside the measured rows of a
 matching task and method, with their model named and marked when it is not the run's."""
 
+import csv
+
 import pytest
 
 from bench.cli.main import main
@@ -19,7 +21,14 @@ def test_the_built_in_sets_hold_fewclues_published_baselines_with_their_sources(
     references = load_references()
     pet = {r.task: (r.value, r.std) for r in references if r.name == "PET" and r.std is not None}
     assert pet["eprstmt"] == (86.66, 1.02) and pet["bustm"] == (56.04, 4.98) and len(pet) == 8
-    assert all(r.source and r.model == "chinese_roberta_wwm_ext" for r in references)
+    fewclue = [r for r in references if r.protocol == "fewclue"]
+    assert all(r.source and r.model == "chinese_roberta_wwm_ext" for r in fewclue)
+
+
+def test_the_built_in_sets_hold_lm_bffs_prompt_based_fine_tuning_on_sst2():
+    lm_bff = [r for r in load_references() if r.protocol == "lm_bff"]
+    assert [(r.task, r.method, r.value, r.std, r.model) for r in lm_bff] == [
+        ("lmbff_sst2", "hard_prompt", 92.7, 0.9, "roberta-large")]
 
 
 def test_published_rows_stand_beside_a_matching_run_and_name_a_different_model(tmp_path, tiny_model,
@@ -63,3 +72,54 @@ def test_a_malformed_reference_row_is_a_one_line_error(tmp_path, row):
                     f"rows:\n  - {row}\n", encoding="utf-8")
     with pytest.raises(BenchError, match="row 1"):
         load_references([path])
+
+
+def _reference_file(tmp_path, value: float, std: float | None = None):
+    path = tmp_path / "mine.yaml"
+    spread = f", std: {std}" if std else ""
+    row = f"{{task: eprstmt, method: full_ft, name: Ours, value: {value}{spread}}}"
+    path.write_text(f"paper: My paper\ntable: T1\nmodel: tiny\nmetric: accuracy\nprotocol: fewclue\n"
+                    f"source: my draft\nrows:\n  - {row}\n", encoding="utf-8")
+    return path
+
+
+def test_check_against_the_paper_fails_a_run_far_below_the_published_number(tmp_path, tiny_model, data_dir,
+                                                                           capsys):
+    out = tmp_path / "run"
+    _run(out, tiny_model, data_dir, "--tasks", "eprstmt", "--split", "0")
+    capsys.readouterr()
+    assert main(["check", str(out), "--against-paper"]) == 1  # FewCLUE's 73.7, a tiny random model
+    printed = capsys.readouterr().out
+    published_as = "FineTuning: FewCLUE (Xu et al., 2021); chinese_roberta_wwm_ext, different model"
+    assert "73.7" in printed and published_as in printed
+    assert printed.splitlines()[2].startswith("| below ") and "1 below the paper" in printed
+    assert "with a different model than the paper's" in printed
+
+
+def test_check_against_the_paper_passes_within_the_tolerance_and_says_how_far(tmp_path, tiny_model, data_dir,
+                                                                            capsys):
+    out = tmp_path / "run"
+    _run(out, tiny_model, data_dir, "--tasks", "eprstmt", "--split", "0")
+    with open(out / "results.csv", newline="", encoding="utf-8") as handle:
+        score = 100 * float(next(csv.DictReader(handle))["score"])
+    capsys.readouterr()
+    mine = _reference_file(tmp_path, round(score + 0.5, 2))  # half a point above the run: within 1 point
+    code = main(["check", str(out), "--against-paper", "--references", str(mine), "--accuracy-points", "1"])
+    printed = capsys.readouterr().out
+    ours = [line for line in printed.splitlines() if "Ours: My paper" in line]
+    assert len(ours) == 1 and "| within " in ours[0] and "-0.5" in ours[0]
+    assert code == 1  # FewCLUE's own 73.7 stays among the references, and the run is far below it
+    higher = _reference_file(tmp_path, round(score - 5, 2))
+    main(["compare", str(out), "--against-paper", "--references", str(higher)])
+    ours = [line for line in capsys.readouterr().out.splitlines() if "Ours: My paper" in line]
+    assert len(ours) == 1 and "| above " in ours[0] and "+5.0" in ours[0]
+
+
+def test_against_the_paper_with_no_published_task_and_method_is_one_line(tmp_path, tiny_model, data_dir,
+                                                                         capsys):
+    out = tmp_path / "run"
+    _run(out, tiny_model, data_dir)  # sst2: no published row
+    capsys.readouterr()
+    assert main(["check", str(out), "--against-paper"]) == 2
+    error = capsys.readouterr().err.strip()
+    assert len(error.splitlines()) == 1 and "no configuration" in error and "--references" in error

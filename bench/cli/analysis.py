@@ -27,9 +27,16 @@ def add_analysis_commands(commands) -> None:
                     "between runs). CPU train samples/s is reported but not gated unless --cpu-throughput is "
                     "given: on shared cores it moves with whatever else runs (docs/results/check-noise.md).")
     check.add_argument("out", help="the run's output folder (holding results.jsonl)")
-    check.add_argument("--baseline", required=True,
-                       help="a results.csv, or the NAME of a stored baseline (NAME.csv in the baselines "
-                            "folder)")
+    against = check.add_mutually_exclusive_group(required=True)
+    against.add_argument("--baseline",
+                         help="a results.csv, or the NAME of a stored baseline (NAME.csv in the baselines "
+                              "folder)")
+    against.add_argument("--against-paper", action="store_true",
+                         help="compare each configuration's mean score with the published results for its "
+                              "task and method (reports/references/*.yaml and --references); exit 1 when "
+                              "it is below one by more than the tolerance")
+    check.add_argument("--references", action="append", default=[], metavar="FILE",
+                       help="a file of published results to compare with (repeatable; with --against-paper)")
     check.add_argument("--baselines-dir", default=None, help=BASELINES_HELP)
     check.add_argument("--accuracy-points", type=float, default=defaults.accuracy_points,
                        help="allowed score drop in points (default: %(default)s) ...")
@@ -50,8 +57,14 @@ def add_analysis_commands(commands) -> None:
     compare = commands.add_parser("compare",
                                   help="paired difference of two methods over shared seeds and splits")
     compare.add_argument("out", help="the run's output folder")
-    compare.add_argument("--methods", required=True,
-                         help="two methods (or configuration labels as in report.md): A,B (reports A - B)")
+    versus = compare.add_mutually_exclusive_group(required=True)
+    versus.add_argument("--methods",
+                        help="two methods (or configuration labels as in report.md): A,B (reports A - B)")
+    versus.add_argument("--against-paper", action="store_true",
+                        help="each configuration's mean (95%% CI) beside the published results for its task "
+                             "and method: how far from the paper")
+    compare.add_argument("--references", action="append", default=[], metavar="FILE",
+                         help="a file of published results (repeatable; with --against-paper)")
 
 
 def _records_frame(out: str) -> pd.DataFrame:
@@ -78,13 +91,17 @@ def command_check(args: argparse.Namespace) -> int:
         value = getattr(args, name)
         if value is not None and not (math.isfinite(value) and value >= 0):  # NaN would pass every drop
             raise BenchError(f"--{name.replace('_', '-')} must be a finite number, 0 or more")
+    tolerances = Tolerances(args.accuracy_points, args.accuracy_sems, args.throughput, args.cpu_throughput,
+                            args.memory)
+    if args.against_paper:
+        return _check_against_paper(args, tolerances)
+    if args.references:
+        raise BenchError("--references goes with --against-paper: a stored baseline is compared on its own")
     baseline = read_results_csv(resolve_baseline(args.baseline, baselines_dir(args.baselines_dir)))
     if not (baseline["status"] == CellStatus.SUCCESS).any():
         raise BenchError(f"baseline {args.baseline} has no successful cells, so it can gate nothing: "
                          f"store a baseline from a run whose cells succeeded")
     current = _records_frame(args.out)
-    tolerances = Tolerances(args.accuracy_points, args.accuracy_sems, args.throughput, args.cpu_throughput,
-                            args.memory)
     differences = environment_differences(current, baseline)
     if differences:
         print(f"warning: the run and the baseline used different library versions or precision "
@@ -105,6 +122,41 @@ def command_check(args: argparse.Namespace) -> int:
     print(f"{counts[Verdict.REGRESSED]} regressed, {counts[Verdict.IMPROVED]} improved, "
           f"{counts[Verdict.MISSING]} missing from the run")
     return 1 if counts[Verdict.REGRESSED] else 0
+
+
+def _paper_gaps(args: argparse.Namespace, tolerances=None):
+    from reports.paper_gap import paper_gaps
+    from reports.references import load_references
+    from reports.regression import Tolerances
+
+    references = load_references([Path(path).expanduser() for path in args.references])
+    gaps = paper_gaps(_records_frame(args.out), references, tolerances or Tolerances())
+    if not gaps:
+        raise BenchError(f"no configuration in {args.out} has a published result for its task and method, so "
+                         f"nothing was compared: run a task and method of `reports/references/*.yaml` (e.g. "
+                         f"--protocol fewclue), or pass --references FILE with your paper's numbers")
+    return gaps
+
+
+def _gap_table(gaps) -> str:
+    from tabulate import tabulate
+
+    from reports.paper_gap import GAP_HEADERS, gap_rows
+
+    return tabulate(gap_rows(gaps), headers=GAP_HEADERS, tablefmt="github", disable_numparse=True)
+
+
+def _check_against_paper(args: argparse.Namespace, tolerances) -> int:
+    from reports.regression import Verdict
+
+    gaps = _paper_gaps(args, tolerances)
+    print(_gap_table(gaps))
+    below = sum(gap.verdict == Verdict.REGRESSED for gap in gaps)
+    other_model = sum(not gap.same_model for gap in gaps)
+    print(f"{below} below the paper, {sum(gap.verdict == Verdict.IMPROVED for gap in gaps)} above it, "
+          f"{len(gaps)} compared" + (f" ({other_model} with a different model than the paper's)"
+                                     if other_model else ""))
+    return 1 if below else 0
 
 
 def _findings_table(findings) -> str:
@@ -140,6 +192,11 @@ def command_compare(args: argparse.Namespace) -> int:
 
     from reports.compare import paired_rows
 
+    if args.against_paper:
+        print(_gap_table(_paper_gaps(args)))
+        return 0
+    if args.references:
+        raise BenchError("--references goes with --against-paper")
     names = [item.strip() for item in args.methods.split(",") if item.strip()]
     if len(names) != 2 or names[0] == names[1]:
         raise BenchError(f"--methods {args.methods!r} must name exactly two different methods: A,B")
