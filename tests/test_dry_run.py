@@ -40,3 +40,42 @@ def test_the_cost_model_is_seconds_per_example_trained_and_evaluated():
     [model] = fit_costs([_timed("a", seconds_train=1.6, seconds_eval=4.4)]).values()
     assert model == CostModel(per_train_example=0.1, per_eval_example=0.1, fixed=0.0, cells=1)
     assert model.seconds(Work(100, 50)) == 15.0
+
+
+def test_cells_side_by_side_start_longest_first_and_unknown_ones_before_them():
+    from bench.training.plan import longest_first
+
+    estimates = {"lora": 30.0, "setfit": 150.0, "new_method": None, "lpt": 30.0, "full_ft": 60.0}
+    assert longest_first(list(estimates), estimates.get) == ["new_method", "setfit", "full_ft", "lora", "lpt"]
+    assert longest_first(["b", "a"], lambda job: None) == ["b", "a"]  # no history: the grid's order
+
+
+def test_a_sweep_side_by_side_runs_the_cells_its_history_says_are_longest_first(
+        capsys, monkeypatch, tmp_path, tiny_model, data_dir):
+    import json
+
+    from bench.cli import run as run_command
+
+    monkeypatch.setenv("PETBENCH_CACHE", str(tmp_path / "cache"))
+    common = ["--model", str(tiny_model), "--data-dir", str(data_dir), "--shots", "8", "--max-length", "32",
+              "--batch-size", "4", "--device", "cpu", "--seeds", "1", "--max-steps", "2", "--jobs", "2"]
+    assert main(["run", *common, "--methods", "full_ft,lora", "--out", str(tmp_path / "earlier")]) == 0
+    history = tmp_path / "cache" / "cell-history.jsonl"
+    records = [json.loads(line) for line in history.read_text().splitlines()]
+    seen = []
+    monkeypatch.setattr(run_command, "make_executor", lambda args, setup: _Recorder(seen))
+    for slow, order in (("lora", ["lora", "full_ft"]), ("full_ft", ["full_ft", "lora"])):
+        history.write_text("".join(json.dumps({**record, "seconds_train": 100.0 if record["method"] == slow
+                                               else 0.1}) + "\n" for record in records))
+        seen.clear()
+        main(["run", *common, "--methods", "full_ft,lora", "--seeds", "2", "--out", str(tmp_path / "next")])
+        assert [job.cell.method for job in seen] == order
+    capsys.readouterr()
+
+
+class _Recorder:
+    def __init__(self, seen: list):
+        self.seen = seen
+
+    def run(self, jobs, on_record) -> None:
+        self.seen.extend(jobs)

@@ -7,13 +7,16 @@ from __future__ import annotations
 
 import json
 import statistics
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from bench.core.records import CellResult
 from bench.training.loop import dev_passes, planned_steps
 from bench.training.runner import CellJob
+
+T = TypeVar("T")
 
 HISTORY_FILE = "cell-history.jsonl"  # in the cache folder: every cell this machine ran, its costs
 
@@ -85,6 +88,28 @@ def fit_costs(records: Iterable[CellResult]) -> dict[tuple[str, ...], CostModel]
             for key, rows in samples.items()}
 
 
+def job_estimate(costs: dict[tuple[str, ...], CostModel],
+                 environment: tuple[str, str, str]) -> Callable[[CellJob], float | None]:
+    """A job's estimated seconds on this machine (device, cpu, dtype), None with no earlier cell of
+    its method and model here."""
+    device, cpu, dtype = environment
+
+    def estimate(job: CellJob) -> float | None:
+        model = costs.get(_key(job.cell.method, job.cell.model.display_name, device, cpu, dtype))
+        return None if model is None else model.seconds(job_work(job))
+
+    return estimate
+
+
+def longest_first(jobs: Sequence[T], estimate: Callable[[T], float | None]) -> list[T]:
+    """Jobs for cells side by side, longest estimate first, so that no long cell starts last and runs
+    alone at the end; jobs without an estimate go first (they may be long), each group otherwise in
+    grid order."""
+    estimates = [estimate(job) for job in jobs]
+    order = sorted(range(len(jobs)), key=lambda i: (estimates[i] is not None, -(estimates[i] or 0.0), i))
+    return [jobs[i] for i in order]
+
+
 def remember(record: CellResult, cache: Path) -> None:
     """Add a finished cell to this machine's history (best effort: the store holds the record)."""
     try:
@@ -139,16 +164,16 @@ def describe_plan(jobs: Sequence[CellJob], done: set[str], history: Sequence[Cel
         lines.append(f"data: {name}{where}: {shown} examples a cell, from {of_task[0].data_source}")
     if first is not None:
         lines.append(f"model: {first.model.display_name} ({first.model.location})")
-    costs = fit_costs(history)
-    device, cpu, dtype = environment
+    estimate = job_estimate(fit_costs(history), environment)
+    _, cpu, dtype = environment
     known, unknown, total = 0, set(), 0.0
     for job in todo:
-        model = costs.get(_key(job.cell.method, job.cell.model.display_name, device, cpu, dtype))
-        if model is None:
+        seconds = estimate(job)
+        if seconds is None:
             unknown.add(job.cell.method)
             continue
         known += 1
-        total += model.seconds(job_work(job))
+        total += seconds
     if not todo:
         lines.append("estimate: nothing to run")
     elif known:
