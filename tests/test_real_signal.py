@@ -2,7 +2,9 @@
 
 import pytest
 
+from bench.cli.plugins import WORKER_PRELOAD, PluginSetup
 from bench.core.models import DEFAULT_MODEL
+from bench.training.executors import LocalExecutor
 from bench.training.loop import TrainConfig
 from tests.helpers import run_tiny, tiny_grid
 
@@ -12,7 +14,10 @@ from tests.helpers import run_tiny, tiny_grid
 def test_full_ft_and_hard_prompt_beat_the_majority_class_on_sst2_100_shots(tmp_path, shared_data_dir):
     grid = tiny_grid(DEFAULT_MODEL, methods=("full_ft", "hard_prompt"), seeds=(42,), shots="100",
                      train=TrainConfig())
-    for record in run_tiny(grid, tmp_path, shared_data_dir):
+    side_by_side = LocalExecutor(PluginSetup(), preload=WORKER_PRELOAD, jobs=2)  # as the default run does
+    records = run_tiny(grid, tmp_path, shared_data_dir, side_by_side)
+    assert len(records) == 2
+    for record in records:
         assert record.succeeded, record.error
         assert record.mlm_head == ("new" if record.method == "hard_prompt" else "none")
         assert record.score > record.majority_score + 0.02, (record.method, record.score)
