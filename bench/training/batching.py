@@ -52,5 +52,14 @@ def evaluation_batches(lengths: Sequence[int], batch_size: int) -> list[list[int
     return batches
 
 
+def length_sorted_parts(batch: Sequence[int], lengths: Sequence[int], parts: int) -> list[list[int]]:
+    """A training batch cut into at most `parts` pieces of similar length, so that each piece pads
+    less; together they hold exactly the batch's examples."""
+    if parts <= 1 or len(batch) < 2:
+        return [list(batch)]
+    by_length = sorted(batch, key=lambda i: lengths[i])
+    return _chunks(by_length, -(-len(by_length) // parts))
+
+
 def _chunks(indices: list[int], size: int) -> list[list[int]]:
     return [indices[start : start + size] for start in range(0, len(indices), size)]

@@ -19,11 +19,14 @@ from bench.core.measure import Stopwatch
 from bench.core.method import BuiltMethod
 from bench.core.metrics import score
 from bench.core.progress import cell_bar
-from bench.training.batching import evaluation_batches, training_batches
+from bench.training.batching import evaluation_batches, length_sorted_parts, training_batches
 
 # below this many optimiser steps a cell is too short for torch.compile's start-up cost (tens of
 # seconds on a GPU) to pay back; `--compile on` forces it
 COMPILE_MIN_STEPS = 500
+# a CPU's time grows with the padded tokens, so a batch of short and long sentences costs less as
+# length-sorted parts (docs/results/cpu-avx2.md); a GPU's step is cheaper whole
+CPU_MICRO_BATCHES = 2
 
 
 class Toggle(StrEnum):
@@ -62,6 +65,9 @@ class TrainConfig:
                                         f"of at least {COMPILE_MIN_STEPS} steps", identity=False)
     pad_to_multiple_of: int = knob(0, "pad batch lengths to a multiple (static shapes); 0 = 8 on CUDA, "
                                       "none on CPU", at_least=0, identity=False)
+    micro_batches: int = knob(0, "run each training batch as this many length-sorted parts whose gradients "
+                                 "add up to the batch's (the same batch, loss and step; less padding): 0 = "
+                                 f"{CPU_MICRO_BATCHES} on CPU, 1 on CUDA", at_least=0, identity=False)
 
     def __post_init__(self) -> None:
         validate_knobs(self)
@@ -109,6 +115,12 @@ def pad_multiple(config: TrainConfig, device: DeviceChoice) -> int:
     if config.pad_to_multiple_of:
         return config.pad_to_multiple_of
     return 8 if device.is_cuda else 1
+
+
+def micro_batches(config: TrainConfig, device: DeviceChoice) -> int:
+    if config.micro_batches:
+        return config.micro_batches
+    return 1 if device.is_cuda else CPU_MICRO_BATCHES
 
 
 def prepare_model(built: BuiltMethod, config: TrainConfig, device: DeviceChoice, *,
@@ -209,16 +221,17 @@ def train_and_evaluate(built: BuiltMethod, *, data: EncodedSplits, config: Train
         scheduler = linear_schedule(optimizer, total_steps, config.warmup_ratio)
         generator = torch.Generator().manual_seed(seed)
         lengths = [len(example.input_ids) for example in data.train]
-        step, span_samples = 0, 0
+        step, span_samples, parts = 0, 0, micro_batches(config, device)
         progress = cell_bar(total=total_steps, desc="train", unit="step")
         while step < total_steps:
             for indices in training_batches(lengths, config.batch_size, generator,
                                             group_by_length=config.group_by_length):
-                batch = collate([data.train[i] for i in indices], pad_id, pad_to_multiple_of=pad_to)
+                batch = [to_device(collate([data.train[i] for i in part], pad_id, pad_to_multiple_of=pad_to),
+                                   device.device) for part in length_sorted_parts(indices, lengths, parts)]
                 if step > 0:  # the first step pays for lazy initialisation: warm-up, not throughput
                     watch.start()
                     span_samples += len(indices)
-                loss = train_step(model, to_device(batch, device.device), optimizer, config, device)
+                loss = train_step(model, batch, optimizer, config, device)
                 scheduler.step()
                 step += 1
                 progress.update(1)
@@ -270,21 +283,31 @@ def _finite(loss: torch.Tensor) -> float:
     return value
 
 
-def train_step(model: nn.Module, inputs: Batch, optimizer: torch.optim.Optimizer, config: TrainConfig,
-               device: DeviceChoice) -> torch.Tensor:
-    """One optimiser step on a batch (labels included); returns the detached loss, unsynchronised."""
+def train_step(model: nn.Module, batch: Batch | Sequence[Batch], optimizer: torch.optim.Optimizer,
+               config: TrainConfig, device: DeviceChoice) -> torch.Tensor:
+    """One optimiser step on a batch (labels included), or on the parts of one batch: each part's
+    summed loss over the whole batch's size is backpropagated, so the gradients add up to the mean
+    loss's over the batch. Returns the detached batch loss, unsynchronised."""
     model.train()
-    labels = inputs.pop("labels")
-    with device.autocast():
-        logits = model(**inputs)
-    loss = functional.cross_entropy(logits.float(), labels)
-    loss.backward()
+    parts = [batch] if isinstance(batch, dict) else list(batch)
+    examples = sum(len(part["labels"]) for part in parts)
+    total = None
+    for inputs in parts:
+        labels = inputs.pop("labels")
+        with device.autocast():
+            logits = model(**inputs)
+        if len(parts) == 1:
+            loss = functional.cross_entropy(logits.float(), labels)
+        else:
+            loss = functional.cross_entropy(logits.float(), labels, reduction="sum") / examples
+        loss.backward()
+        total = loss.detach() if total is None else total + loss.detach()
     # the optimiser holds exactly the trainable parameters: no scan of the whole model per step
     parameters = [p for group in optimizer.param_groups for p in group["params"]]
     torch.nn.utils.clip_grad_norm_(parameters, config.max_grad_norm)
     optimizer.step()
     optimizer.zero_grad(set_to_none=True)
-    return loss.detach()
+    return total
 
 
 def _trainable_state(model: nn.Module) -> dict[str, torch.Tensor]:
