@@ -122,8 +122,9 @@ def test_precision_and_device_are_part_of_a_cells_identity_and_neutral_switches_
     assert len({fp32[0], bf16[0], cuda[0]}) == 3 and len({fp32[1], bf16[1], cuda[1]}) == 3
     assert len({fp32[2], bf16[2], cuda[2]}) == 3
     assert set(identity_fields(TrainConfig, identity=False)) == {"log_every", "fused_optimizer", "compile",
-                                                                 "pad_to_multiple_of"}
-    neutral = replace(FAST_TRAINING, log_every=1, fused_optimizer=False, compile="off", pad_to_multiple_of=8)
+                                                                 "pad_to_multiple_of", "micro_batches"}
+    neutral = replace(FAST_TRAINING, log_every=1, fused_optimizer=False, compile="off", pad_to_multiple_of=8,
+                      micro_batches=3)
     assert ids(tiny_grid(tiny_model, train=neutral)) == fp32
     assert ids(tiny_grid(tiny_model, train=replace(FAST_TRAINING, batch_size=8))) != fp32
 
