@@ -48,10 +48,7 @@ def test_lpt_hidden_state_cache_gives_the_same_training_and_skips_the_lower_laye
     cached.model.stack.encoder.encoder.layer[0].register_forward_hook(lambda *args: calls.append(1))
     _, with_cache = _train(cached)
     assert len(cached.model.cache) == len(SENTENCES)
-    from bench.training.batching import evaluation_batches
-
-    lengths = [len(example.input_ids) for example in cached.encoder.encode(SENTENCES)]
-    first_dev_pass = evaluation_batches(lengths, TrainConfig().eval_batch_size)
+    first_dev_pass = _evaluation_batches(cached)
     assert len(calls) == len(first_dev_pass)  # it fills the cache; training, dev and eval then reuse it
     for name in without:
         torch.testing.assert_close(with_cache[name], without[name], rtol=1e-4, atol=1e-5)
@@ -298,11 +295,12 @@ def test_micro_batches_are_two_length_sorted_parts_on_a_cpu_and_the_whole_batch_
     train_and_evaluate(built, data=_splits(built), config=TrainConfig(batch_size=4, max_steps=1,
                                                                       micro_batches=2),
                        learning_rate=1e-3, epochs=1, device=CPU, metric="accuracy", seed=0)
-    dev_and_eval = 3 * len(evaluation_batch_count(built))  # dev before and after the step, then eval
+    dev_and_eval = 3 * len(_evaluation_batches(built))  # dev before and after the step, then eval
     assert len(forwards) - dev_and_eval == 2  # one step, two parts
 
 
-def evaluation_batch_count(built) -> list:
+def _evaluation_batches(built) -> list[list[int]]:
+    """The batches one dev or eval pass over SENTENCES runs in."""
     from bench.training.batching import evaluation_batches
 
     lengths = [len(example.input_ids) for example in built.encoder.encode(SENTENCES)]

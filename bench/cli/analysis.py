@@ -127,10 +127,9 @@ def command_check(args: argparse.Namespace) -> int:
 def _paper_gaps(args: argparse.Namespace, tolerances=None):
     from reports.paper_gap import paper_gaps
     from reports.references import load_references
-    from reports.regression import Tolerances
 
     references = load_references([Path(path).expanduser() for path in args.references])
-    gaps = paper_gaps(_records_frame(args.out), references, tolerances or Tolerances())
+    gaps = paper_gaps(_records_frame(args.out), references, tolerances)
     if not gaps:
         raise BenchError(f"no configuration in {args.out} has a published result for its task and method, so "
                          f"nothing was compared: run a task and method of `reports/references/*.yaml` (e.g. "

@@ -259,55 +259,61 @@ def parse_jobs(value: str) -> int:
     return jobs
 
 
+def cells_at_once(args: argparse.Namespace) -> int:
+    """How many cells the run's executor trains side by side."""
+    from bench.training.executors import ExecutorKind
+
+    return parse_jobs(args.jobs) if ExecutorKind(args.executor) == ExecutorKind.LOCAL else 1
+
+
 def machine_environment(args: argparse.Namespace, grid: Grid) -> tuple[str, str, str]:
     """(device, cpu, dtype) as this machine's records of the grid's cells would name them."""
     import torch
 
     from bench.core.environment import cpu_description
-    from bench.training.executors import ExecutorKind, cell_threads
+    from bench.training.executors import cell_threads
 
-    at_once = parse_jobs(args.jobs) if ExecutorKind(args.executor) == ExecutorKind.LOCAL else 1
-    threads = cell_threads(at_once, args.cpus_per_cell)
+    threads = cell_threads(cells_at_once(args), args.cpus_per_cell)
     if threads:
         torch.set_num_threads(threads)  # the thread count the cells would run with names their device
     device = grid.runtime.choose()
     return device.name, cpu_description(), device.dtype_name
 
 
-def machine_history(out: Path) -> list:
+def stored_records(out: Path) -> list:
+    from bench.core.store import ResultsStore
+
+    return ResultsStore(out).latest() if (out / RESULTS_FILE).exists() else []
+
+
+def machine_history(stored: list) -> list:
     """The cells this machine ran before (its cache's history) and those stored in --out."""
     from bench.core.models import cache_dir
-    from bench.core.store import ResultsStore
     from bench.training.plan import load_history
 
-    stored = ResultsStore(out).latest() if (out / RESULTS_FILE).exists() else []
     return [*load_history(cache_dir()), *stored]
 
 
 def dry_run(args: argparse.Namespace, grid: Grid, jobs: list, out: Path) -> int:
     """Print the plan and its estimate; write nothing."""
-    from bench.core.store import ResultsStore
-    from bench.training.executors import ExecutorKind
     from bench.training.plan import describe_plan
 
-    at_once = parse_jobs(args.jobs) if ExecutorKind(args.executor) == ExecutorKind.LOCAL else 1
-    environment = machine_environment(args, grid)
-    stored = ResultsStore(out).latest() if (out / RESULTS_FILE).exists() else []
+    stored = stored_records(out)
     done = set() if args.rerun else {record.cell_id for record in stored if record.succeeded}
-    for line in describe_plan(jobs, done, machine_history(out), out=out, at_once=at_once,
-                              environment=environment):
+    for line in describe_plan(jobs, done, machine_history(stored), out=out, at_once=cells_at_once(args),
+                              environment=machine_environment(args, grid)):
         print(line)
     return 0
 
 
 def side_by_side_order(args: argparse.Namespace, grid: Grid, jobs: list, out: Path) -> list:
     """With several cells at once, the longest (by this machine's cost model) start first."""
-    from bench.training.executors import ExecutorKind
     from bench.training.plan import fit_costs, job_estimate, longest_first
 
-    if ExecutorKind(args.executor) != ExecutorKind.LOCAL or parse_jobs(args.jobs) < 2:
+    if cells_at_once(args) < 2:
         return jobs
-    return longest_first(jobs, job_estimate(fit_costs(machine_history(out)), machine_environment(args, grid)))
+    costs = fit_costs(machine_history(stored_records(out)))
+    return longest_first(jobs, job_estimate(costs, machine_environment(args, grid)))
 
 
 def check_writable(out: Path) -> None:
