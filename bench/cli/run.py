@@ -110,6 +110,12 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     execution.add_argument("--retries", type=int, default=0,
                            help="ray: retry a cell whose worker died (out of memory, node lost) this many "
                                 "times")
+    outputs = parser.add_argument_group("outputs")
+    outputs.add_argument("--log-to", default=None, metavar="NAMES",
+                         help="comma-separated result loggers, each cell one tracked run: mlflow (a "
+                              "file store in OUT/mlruns, or $MLFLOW_TRACKING_URI; pip install "
+                              "'petbench[mlflow]'), wandb (offline under OUT/wandb unless $WANDB_MODE says "
+                              "otherwise; pip install 'petbench[wandb]'), or one a --plugin file registers")
     add_dataclass_options(parser.add_argument_group("training"), TrainConfig)
 
 
@@ -340,9 +346,11 @@ def command_run(args: argparse.Namespace) -> int:
     from bench.core.store import ResultsStore
     from bench.training.sweep import plan_jobs, run_sweep
     from reports import CSV_FILE, REPORT_FILE, write_reports
+    from reports.loggers import SweepContext, close_loggers, logger_names, open_loggers
     from reports.references import load_references
 
     grid, setup = build_grid(args)
+    loggers = logger_names(args.log_to)
     reference_files = [Path(path) for path in args.references]
     load_references(reference_files)  # a bad file fails now, not after the cells
     out = Path(args.out).expanduser()
@@ -351,7 +359,11 @@ def command_run(args: argparse.Namespace) -> int:
     check_writable(out)
     executor = make_executor(args, setup)
     jobs = side_by_side_order(args, grid, plan_jobs(grid, resolve_data_dir(args.data_dir)), out)
-    summary, _ = run_sweep(jobs, ResultsStore(out), executor, rerun=args.rerun)
+    listeners = open_loggers(loggers, SweepContext.for_out(out))
+    try:
+        summary, _ = run_sweep(jobs, ResultsStore(out), executor, rerun=args.rerun, listeners=listeners)
+    finally:
+        close_loggers(listeners)
     if (out / RESULTS_FILE).exists():
         print(write_reports(out, reference_files=reference_files))
         print(f"wrote {out / CSV_FILE} and {out / REPORT_FILE}")
