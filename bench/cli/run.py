@@ -16,6 +16,7 @@ from bench.cli.options import (
 from bench.cli.plugins import WORKER_PRELOAD, PluginSetup, load_plugins, plugin_files
 from bench.core.errors import BenchError
 from bench.core.method import METHODS, get_method
+from bench.core.samples import SAMPLES_DIR
 from bench.core.store import RESULTS_FILE
 from bench.core.task import TaskSpec, get_task
 from bench.training.cells import Grid, check_search_axes, method_choice, task_splits
@@ -116,6 +117,11 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
                               "file store in OUT/mlruns, or $MLFLOW_TRACKING_URI; pip install "
                               "'petbench[mlflow]'), wandb (offline under OUT/wandb unless $WANDB_MODE says "
                               "otherwise; pip install 'petbench[wandb]'), or one a --plugin file registers")
+    outputs.add_argument("--log-samples", action="store_true",
+                         help="write each cell's eval examples (id, gold label, prediction, class "
+                              "probabilities) to OUT/samples/CELL_ID.jsonl.gz, for `compare`'s paired test "
+                              "on shared examples; not part of the cell id (cells already done are not "
+                              "re-run: add --rerun for their samples)")
     add_dataclass_options(parser.add_argument_group("training"), TrainConfig)
 
 
@@ -238,7 +244,11 @@ def make_executor(args: argparse.Namespace, setup: PluginSetup):
     jobs = parse_jobs(args.jobs)
     if kind != ExecutorKind.LOCAL and jobs != 1:
         raise BenchError("--jobs applies to --executor local only (ray schedules by --cpus-per-cell)")
-    settings = WorkerSettings(threads=args.cpus_per_cell)
+    if args.log_samples and kind == ExecutorKind.RAY:
+        raise BenchError("--log-samples writes from each cell's own process into --out, which a Ray worker "
+                         "may not see: use --executor local or inline")
+    samples = str(Path(args.out).expanduser().resolve() / SAMPLES_DIR) if args.log_samples else None
+    settings = WorkerSettings(threads=args.cpus_per_cell, samples_dir=samples)
     if kind == ExecutorKind.INLINE:
         return InlineExecutor(settings)
     if kind == ExecutorKind.LOCAL:
