@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 
 from bench.cli.main import main
+from bench.core.records import CellResult, CellStatus
 from bench.core.store import ResultsStore
-from reports.loggers import LOGGERS
+from reports.loggers import LOGGERS, SweepContext, tracked_run
 
 FAST = ("--max-steps", "1", "--batch-size", "4", "--shots", "8", "--max-length", "48", "--executor", "inline",
         "--seeds", "1,2")
@@ -173,3 +174,26 @@ def test_a_logger_whose_library_is_missing_names_the_extra(capsys, tmp_path, tin
     err = capsys.readouterr().err
     assert "--log-to absent needs the no_such_tracker_lib library: pip install 'petbench[absent]'" in err
     assert not (tmp_path / "out").exists()
+
+
+def test_mlflow_writes_under_the_out_folder_unless_a_tracking_uri_is_set(monkeypatch, tmp_path):
+    from reports.loggers.mlflow import tracking_uri
+
+    context = SweepContext.for_out(tmp_path / "out")
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    assert tracking_uri(context) == (tmp_path / "out" / "mlruns").resolve().as_uri()
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://tracking.example:5000")
+    assert tracking_uri(context) == "http://tracking.example:5000"
+
+
+def test_a_failed_cell_is_a_run_with_its_error_and_without_the_figures_it_never_measured(tmp_path):
+    failed = CellResult(cell_id="sst2/lora/seed=1/ab", config_id="k", status=CellStatus.FAILED, task="sst2",
+                        task_version="1", language="en", method="lora", method_config='{"rank": 8}',
+                        model="m", seed=1, shots=8, split=None, zero_shot=False, metric="accuracy",
+                        train_config='{"batch_size": 4}', error="RuntimeError: boom")
+    run = tracked_run(failed, SweepContext.for_out(tmp_path / "sweep"))
+    assert not run.succeeded and run.name == failed.cell_id
+    assert run.tags == {"cell_id": failed.cell_id, "config_id": "k", "selection_id": "", "status": "failed",
+                        "sweep": "sweep", "error": "RuntimeError: boom"}
+    assert run.params["method.rank"] == "8" and run.params["train.batch_size"] == "4"
+    assert "split" not in run.params and "score" not in run.metrics and run.metrics["n_eval"] == 0

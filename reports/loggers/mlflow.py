@@ -21,7 +21,7 @@ class MlflowLogger:
         from mlflow import MlflowClient
 
         uri = tracking_uri(context)
-        if uri.startswith("file:"):
+        if uri.startswith("file:") or "://" not in uri:  # a file: URI or a plain folder
             # mlflow-skinny has no database backend; its file store is the one that works offline
             os.environ.setdefault("MLFLOW_ALLOW_FILE_STORE", "true")
         self.client = MlflowClient(uri)
