@@ -47,7 +47,8 @@ def latex_table(part: pd.DataFrame, references: Sequence[Reference] = ()) -> str
     metrics = part.groupby("task", sort=False)["metric"].first()
     majority = part.groupby("task", sort=False)["majority"].first()
     methods = _method_rows(part[~part["reference"]], tasks, best)
-    apart = [["majority class", *[f"${100 * majority[task]:.1f}$" for task in tasks]],
+    apart = [["majority class", *[f"${100 * majority[task]:.1f}$" if pd.notna(majority[task]) else "--"
+                                  for task in tasks]],
              *_method_rows(part[part["reference"]], tasks, set(), suffix=" (reference)"),
              *[[escape(row[0]), *map(_published_cell, row[1:])] for row in published_rows(part, tasks,
                                                                                          references)]]
