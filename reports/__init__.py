@@ -1,4 +1,4 @@
-"""Reports written from a results store: results.csv, report.md and its figures."""
+"""Reports written from a results store: results.csv, report.md, report.tex and the figures."""
 
 from __future__ import annotations
 
@@ -10,8 +10,9 @@ import pandas as pd
 from bench.core.errors import BenchError
 from bench.core.store import ResultsStore, write_atomically
 from reports.aggregate import cells_frame, group_frame
+from reports.latex import LATEX_FILE, latex_report
 from reports.markdown import render_report
-from reports.plots import FIGURES, write_plots
+from reports.plots import FIGURES, vector_name, write_plots
 from reports.references import load_references
 from reports.search import search_section, selection_groups
 
@@ -28,8 +29,8 @@ def report_groups(cells: pd.DataFrame) -> pd.DataFrame:
 
 
 def write_reports(out_dir: Path, *, reference_files: Sequence[Path] = ()) -> str:
-    """Write results.csv and report.md next to results.jsonl; return the Markdown. Published results
-    (the built-in reference sets and `reference_files`) stand beside matching rows."""
+    """Write results.csv, report.md (with figures) and report.tex next to results.jsonl; return the
+    Markdown. Published results (built-in sets and `reference_files`) stand beside matching rows."""
     store = ResultsStore(out_dir)
     records = store.latest()
     if not records:
@@ -37,10 +38,13 @@ def write_reports(out_dir: Path, *, reference_files: Sequence[Path] = ()) -> str
     cells = cells_frame(records)
     groups = report_groups(cells)
     write_atomically(Path(out_dir) / CSV_FILE, cells.to_csv(index=False))
-    markdown = render_report(cells, groups, search_lines=search_section(cells),
-                             references=load_references(reference_files))
+    references = load_references(reference_files)
+    markdown = render_report(cells, groups, search_lines=search_section(cells), references=references)
     figures = write_plots(groups, Path(out_dir)) if not groups.empty else []
     if figures:
-        markdown += "\n## Figures\n\n" + "\n".join(f"![{FIGURES[name]}]({name})" for name in figures) + "\n"
+        markdown += "\n## Figures\n\n" + "\n".join(f"![{FIGURES[name]}]({name}) ([SVG]({vector_name(name)}))"
+                                                  for name in figures) + "\n"
+    if not groups.empty:
+        write_atomically(Path(out_dir) / LATEX_FILE, latex_report(groups, references))
     write_atomically(Path(out_dir) / REPORT_FILE, markdown)
     return markdown

@@ -70,6 +70,7 @@ def group_frame(cells: pd.DataFrame, *, by: str = "config_id") -> pd.DataFrame:
         score_mean=("score", "mean"), dev_mean=("dev_score", "mean"), majority=("majority_score", "mean"),
         metric=("metric", "first"), n_train=("n_train", "first"), n_eval=("n_eval", "first"),
         train_sps=("train_samples_per_s", "mean"), eval_sps=("eval_samples_per_s", "mean"),
+        train_sps_std=("train_samples_per_s", "std"),  # the throughput chart's error bars
         peak_mib=("peak_memory_bytes", lambda values: values.mean() / 2**20),
         memory_kind=("memory_kind", "first"), trainable=("trainable_params", "first"),
         total=("total_params", "first"), mlm_head=("mlm_head", "first"),

@@ -1,13 +1,19 @@
-"""Paired difference of two methods (or two configurations) over the seeds and splits they share."""
+"""Paired difference of two methods (or two configurations) over the seeds and splits they share,
+and, where both logged their samples (--log-samples), an exact McNemar test on the shared examples."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import pandas as pd
 
 from bench.core.errors import BenchError
 from bench.core.records import CellStatus
+from bench.core.samples import read_samples, samples_path
 from reports.aggregate import config_labels
-from reports.stats import paired_difference
+from reports.stats import McNemar, mcnemar_exact, paired_difference
+
+PLACE = ["task", "model", "shots"]
 
 
 def _chosen(cells: pd.DataFrame, name: str, labels: dict[str, str]) -> pd.DataFrame:
@@ -17,19 +23,37 @@ def _chosen(cells: pd.DataFrame, name: str, labels: dict[str, str]) -> pd.DataFr
         return by_label
     of_method = cells[cells["method"] == name]
     configurations = sorted({labels[config] for config in of_method["config_id"]})
-    per_place = of_method.groupby(["task", "model", "shots"])["config_id"].nunique()
+    per_place = of_method.groupby(PLACE)["config_id"].nunique()
     if len(configurations) > 1 and per_place.max() > 1:
         raise BenchError(f"method {name} ran in {len(configurations)} configurations here: name one of "
                          f"{configurations} in --methods")
     return of_method
 
 
-def paired_rows(cells: pd.DataFrame, first: str, second: str) -> list[list[str]]:
+def example_test(first: pd.DataFrame, second: pd.DataFrame, samples_dir: Path | None) -> McNemar | None:
+    """McNemar over every example both cells of a shared seed and split scored (pooled over the
+    seeds and splits with sample files on both sides); None when there are none."""
+    if samples_dir is None:
+        return None
+    cells = [{(row.seed, row.split): row.cell_id for row in frame.itertuples()} for frame in (first, second)]
+    pairs: list[tuple[bool, bool]] = []
+    for key in sorted(set(cells[0]) & set(cells[1]), key=str):
+        paths = [samples_path(samples_dir, side[key]) for side in cells]
+        if not all(path.exists() for path in paths):
+            continue
+        mine, theirs = ({(s.index, s.id): s.correct for s in read_samples(path)} for path in paths)
+        pairs += [(mine[example], theirs[example]) for example in sorted(set(mine) & set(theirs))]
+    return mcnemar_exact(pairs) if pairs else None
+
+
+def paired_rows(cells: pd.DataFrame, first: str, second: str,
+                samples_dir: Path | None = None) -> list[list[str]]:
+    """Per task, model and shots: the paired difference over seeds, and the test on shared examples."""
     ok = cells[cells["status"] == CellStatus.SUCCESS]
     labels = config_labels(ok)
     chosen = [_chosen(ok, name, labels) for name in (first, second)]
     rows = []
-    for (task, model, shots), part in chosen[0].groupby(["task", "model", "shots"], sort=False):
+    for (task, model, shots), part in chosen[0].groupby(PLACE, sort=False):
         second = chosen[1]
         other = second[(second["task"] == task) & (second["model"] == model) & (second["shots"] == shots)]
         scores = [{(row.seed, row.split): row.score for row in frame.itertuples()} for frame in (part, other)]
@@ -39,5 +63,9 @@ def paired_rows(cells: pd.DataFrame, first: str, second: str) -> list[list[str]]
             continue
         interval = ("n/a (one shared seed)" if len(pairs) < 2 else
                     f"[{100 * summary.ci_low:+.2f}, {100 * summary.ci_high:+.2f}]")
-        rows.append([task, model, shots, str(len(pairs)), f"{100 * summary.mean:+.2f}", interval])
+        test = example_test(part, other, samples_dir)
+        examples = ("-" if test is None else f"{test.examples} ({test.first_only} / {test.second_only})")
+        p_value = "-" if test is None else f"{test.p_value:.3g}"
+        rows.append([task, model, shots, str(len(pairs)), f"{100 * summary.mean:+.2f}", interval, examples,
+                     p_value])
     return rows

@@ -12,6 +12,7 @@ import pandas as pd
 
 from bench.core.errors import BenchError
 from bench.core.records import CellStatus
+from bench.core.samples import SAMPLES_DIR
 
 BASELINES_HELP = ("folder of the stored baselines (default: $PETBENCH_BASELINES, else ./baselines in the "
                   "current folder)")
@@ -55,7 +56,9 @@ def add_analysis_commands(commands) -> None:
     baseline.add_argument("--name", required=True)
     baseline.add_argument("--baselines-dir", default=None, help=BASELINES_HELP)
     compare = commands.add_parser("compare",
-                                  help="paired difference of two methods over shared seeds and splits")
+                                  help="paired difference of two methods over shared seeds and splits, "
+                                       "and an exact McNemar test on shared examples where both ran "
+                                       "with --log-samples")
     compare.add_argument("out", help="the run's output folder")
     versus = compare.add_mutually_exclusive_group(required=True)
     versus.add_argument("--methods",
@@ -199,9 +202,14 @@ def command_compare(args: argparse.Namespace) -> int:
     names = [item.strip() for item in args.methods.split(",") if item.strip()]
     if len(names) != 2 or names[0] == names[1]:
         raise BenchError(f"--methods {args.methods!r} must name exactly two different methods: A,B")
-    rows = paired_rows(_records_frame(args.out), names[0], names[1])
+    rows = paired_rows(_records_frame(args.out), names[0], names[1], samples_dir=Path(args.out) / SAMPLES_DIR)
     if not rows:
         raise BenchError(f"{args.out} has no task where {names[0]} and {names[1]} share a seed")
-    headers = ["task", "model", "shots", "paired runs", f"{names[0]} - {names[1]} (points)", "95% CI"]
+    headers = ["task", "model", "shots", "paired runs", f"{names[0]} - {names[1]} (points)", "95% CI",
+               f"shared examples (only {names[0]} / only {names[1]} right)", "McNemar exact p"]
     print(tabulate(rows, headers=headers, tablefmt="github", disable_numparse=True))
+    print("95% CI: Student-t over the paired seeds and splits. McNemar exact p: a two-sided binomial test on "
+          "the examples only one of the two got right, pooled over the shared seeds and splits whose cells "
+          "logged samples" + ("" if any(row[-1] != "-" for row in rows) else
+                              " (none here: run both with --log-samples)"))
     return 0

@@ -16,6 +16,7 @@ from bench.cli.options import (
 from bench.cli.plugins import WORKER_PRELOAD, PluginSetup, load_plugins, plugin_files
 from bench.core.errors import BenchError
 from bench.core.method import METHODS, get_method
+from bench.core.samples import SAMPLES_DIR
 from bench.core.store import RESULTS_FILE
 from bench.core.task import TaskSpec, get_task
 from bench.training.cells import Grid, check_search_axes, method_choice, task_splits
@@ -110,6 +111,17 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     execution.add_argument("--retries", type=int, default=0,
                            help="ray: retry a cell whose worker died (out of memory, node lost) this many "
                                 "times")
+    outputs = parser.add_argument_group("outputs")
+    outputs.add_argument("--log-to", default=None, metavar="NAMES",
+                         help="comma-separated result loggers, each cell one tracked run: mlflow (a "
+                              "file store in OUT/mlruns, or $MLFLOW_TRACKING_URI; pip install "
+                              "'petbench[mlflow]'), wandb (offline under OUT/wandb unless $WANDB_MODE says "
+                              "otherwise; pip install 'petbench[wandb]'), or one a --plugin file registers")
+    outputs.add_argument("--log-samples", action="store_true",
+                         help="write each cell's eval examples (id, gold label, prediction, class "
+                              "probabilities) to OUT/samples/CELL_ID.jsonl.gz, for `compare`'s paired test "
+                              "on shared examples; not part of the cell id (cells already done are not "
+                              "re-run: add --rerun for their samples)")
     add_dataclass_options(parser.add_argument_group("training"), TrainConfig)
 
 
@@ -232,7 +244,11 @@ def make_executor(args: argparse.Namespace, setup: PluginSetup):
     jobs = parse_jobs(args.jobs)
     if kind != ExecutorKind.LOCAL and jobs != 1:
         raise BenchError("--jobs applies to --executor local only (ray schedules by --cpus-per-cell)")
-    settings = WorkerSettings(threads=args.cpus_per_cell)
+    if args.log_samples and kind == ExecutorKind.RAY:
+        raise BenchError("--log-samples writes from each cell's own process into --out, which a Ray worker "
+                         "may not see: use --executor local or inline")
+    samples = str(Path(args.out).expanduser().resolve() / SAMPLES_DIR) if args.log_samples else None
+    settings = WorkerSettings(threads=args.cpus_per_cell, samples_dir=samples)
     if kind == ExecutorKind.INLINE:
         return InlineExecutor(settings)
     if kind == ExecutorKind.LOCAL:
@@ -340,9 +356,12 @@ def command_run(args: argparse.Namespace) -> int:
     from bench.core.store import ResultsStore
     from bench.training.sweep import plan_jobs, run_sweep
     from reports import CSV_FILE, REPORT_FILE, write_reports
+    from reports.live import LiveReport
+    from reports.loggers import SweepContext, close_loggers, logger_names, open_loggers
     from reports.references import load_references
 
     grid, setup = build_grid(args)
+    loggers = logger_names(args.log_to)
     reference_files = [Path(path) for path in args.references]
     load_references(reference_files)  # a bad file fails now, not after the cells
     out = Path(args.out).expanduser()
@@ -351,7 +370,12 @@ def command_run(args: argparse.Namespace) -> int:
     check_writable(out)
     executor = make_executor(args, setup)
     jobs = side_by_side_order(args, grid, plan_jobs(grid, resolve_data_dir(args.data_dir)), out)
-    summary, _ = run_sweep(jobs, ResultsStore(out), executor, rerun=args.rerun)
+    trackers = open_loggers(loggers, SweepContext.for_out(out))
+    listeners = [*trackers, LiveReport(out, reference_files)]  # the report, readable mid-sweep
+    try:
+        summary, _ = run_sweep(jobs, ResultsStore(out), executor, rerun=args.rerun, listeners=listeners)
+    finally:
+        close_loggers(trackers)
     if (out / RESULTS_FILE).exists():
         print(write_reports(out, reference_files=reference_files))
         print(f"wrote {out / CSV_FILE} and {out / REPORT_FILE}")

@@ -33,11 +33,14 @@ class Executor(Protocol):
 
 
 def progress(total: int) -> tqdm:
-    return tqdm(total=total, desc="cells", unit="cell")
+    """The sweep's bar; its ETA is the mean time per cell so far (smoothing=0), not the last few."""
+    return tqdm(total=total, desc="cells", unit="cell", smoothing=0)
 
 
 def report(bar: tqdm, record: CellResult, counts: dict[str, int]) -> None:
+    """Count the record in the bar: done, failed and remaining cells beside tqdm's own ETA."""
     counts["done" if record.succeeded else "failed"] += 1
+    counts["remaining"] = bar.total - counts["done"] - counts["failed"]
     bar.set_postfix(counts)
     bar.update(1)
     if not record.succeeded:

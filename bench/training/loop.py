@@ -92,6 +92,7 @@ class TrainOutcome:
     eval_samples: int
     untrained_dev_score: float | None = None  # the dev score before the first step (loop-trained cells)
     dev_seconds: float = 0.0  # every dev evaluation, the untrained start's included
+    eval_probabilities: tuple[tuple[float, ...], ...] = ()  # per eval example and class (--log-samples)
 
     @property
     def never_beat_start(self) -> bool:
@@ -174,8 +175,19 @@ def predict(model: nn.Module, examples: Sequence[EncodedExample], *, batch_size:
     """Label indices for encoded examples, in length-sorted batches put back in order; the
     stopwatch (if any) times the whole pass, device synchronised at both ends. `progress` names
     a bar over the examples (none when empty)."""
+    return predict_with_probabilities(model, examples, batch_size=batch_size, device=device, pad_id=pad_id,
+                                      pad_to=pad_to, watch=watch, progress=progress, keep=False)[0]
+
+
+def predict_with_probabilities(model: nn.Module, examples: Sequence[EncodedExample], *, batch_size: int,
+                               device: DeviceChoice, pad_id: int, pad_to: int = 1,
+                               watch: Stopwatch | None = None, progress: str = "",
+                               keep: bool = True) -> tuple[list[int], list[tuple[float, ...]]]:
+    """predict, and with `keep` each example's class probabilities (a softmax over the labels'
+    scores, label words already mapped to their classes) for the per-example log."""
     model.eval()
     predictions = [0] * len(examples)
+    probabilities: list[tuple[float, ...]] = [()] * len(examples) if keep else []
     batches = evaluation_batches([len(example.input_ids) for example in examples], batch_size)
     if watch:
         watch.start()
@@ -185,13 +197,16 @@ def predict(model: nn.Module, examples: Sequence[EncodedExample], *, batch_size:
             inputs = to_device(collate([examples[i] for i in indices], pad_id, pad_to_multiple_of=pad_to),
                                device.device)
             inputs.pop("labels")
-            labels = model(**inputs).argmax(dim=-1).tolist()
-            for index, label in zip(indices, labels, strict=True):
+            logits = model(**inputs)
+            for index, label in zip(indices, logits.argmax(dim=-1).tolist(), strict=True):
                 predictions[index] = label
+            if keep:
+                for index, row in zip(indices, logits.float().softmax(dim=-1).tolist(), strict=True):
+                    probabilities[index] = tuple(row)
             bar.update(len(indices))
     if watch:
         watch.stop(len(examples))
-    return predictions
+    return predictions, probabilities
 
 
 def train_and_evaluate(built: BuiltMethod, *, data: EncodedSplits, config: TrainConfig, learning_rate: float,
@@ -251,11 +266,12 @@ def train_and_evaluate(built: BuiltMethod, *, data: EncodedSplits, config: Train
         progress.close()
         _load_trainable_state(model, best_state)
     eval_watch = Stopwatch(device.synchronize)
-    predictions = predict(model, data.eval, batch_size=config.eval_batch_size, device=device, pad_id=pad_id,
-                          pad_to=pad_to, watch=eval_watch, progress="eval")
+    predictions, probabilities = predict_with_probabilities(
+        model, data.eval, batch_size=config.eval_batch_size, device=device, pad_id=pad_id, pad_to=pad_to,
+        watch=eval_watch, progress="eval")
     return TrainOutcome(best_score, tuple(predictions), total_steps, best_step, watch.seconds,
                         watch.samples, eval_watch.seconds, eval_watch.samples, untrained_dev_score=untrained,
-                        dev_seconds=dev_watch.seconds)
+                        dev_seconds=dev_watch.seconds, eval_probabilities=tuple(probabilities))
 
 
 def planned_steps(n_train: int, *, batch_size: int, epochs: int, max_steps: int | None,

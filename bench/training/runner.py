@@ -6,9 +6,11 @@ from __future__ import annotations
 import dataclasses
 import gc
 import json
+import sys
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 
 import torch
 
@@ -22,10 +24,17 @@ from bench.core.metrics import score
 from bench.core.models import cache_dir
 from bench.core.progress import show_cell_bars
 from bench.core.records import CellResult, CellStatus
+from bench.core.samples import make_samples, samples_path, write_samples
 from bench.core.splits import CellSplits, majority_label
 from bench.training.cells import CellSpec
 from bench.training.encodings import encode_once
-from bench.training.loop import EncodedSplits, TrainOutcome, pad_multiple, predict, train_and_evaluate
+from bench.training.loop import (
+    EncodedSplits,
+    TrainOutcome,
+    pad_multiple,
+    predict_with_probabilities,
+    train_and_evaluate,
+)
 
 
 @dataclass(frozen=True)
@@ -46,6 +55,7 @@ class WorkerSettings:
 
     threads: int | None = None  # CPU threads for the cell's process (None: torch's default)
     progress_bars: bool = True  # the cell's own bars (train steps, dev and final evaluation)
+    samples_dir: str | None = None  # --log-samples: where each cell writes its per-example outputs
 
 
 def identity(job: CellJob) -> dict:
@@ -104,7 +114,8 @@ def run_job(job: CellJob, settings: WorkerSettings = WorkerSettings(), *,
                        versions=library_versions(), petbench_revision=petbench_revision())
     with RunningCells() as running:
         try:
-            measured, status, error = _measure(job, device, running), CellStatus.SUCCESS, ""
+            measured = _measure(job, device, running, settings.samples_dir)
+            status, error = CellStatus.SUCCESS, ""
         except Exception as failure:  # noqa: BLE001  (a failing cell must not stop the sweep)
             measured, status, error = {}, CellStatus.FAILED, one_line(failure)
         finally:
@@ -116,7 +127,8 @@ def run_job(job: CellJob, settings: WorkerSettings = WorkerSettings(), *,
                       wall_seconds=start_up + time.perf_counter() - started, finished_at=_now())
 
 
-def _measure(job: CellJob, device: DeviceChoice, running: RunningCells) -> dict:
+def _measure(job: CellJob, device: DeviceChoice, running: RunningCells,
+             samples_dir: str | None = None) -> dict:
     from transformers import set_seed
 
     cell, splits = job.cell, job.splits
@@ -135,6 +147,8 @@ def _measure(job: CellJob, device: DeviceChoice, running: RunningCells) -> dict:
         outcome = _train(built, cell, config, encoded, splits, device)
         trained_at = clock()
         running.sample()
+    if samples_dir is not None:
+        log_samples(job, outcome, Path(samples_dir))
     golds = [example.label for example in splits.eval]
     majority = [majority_label(splits.train)] * len(golds)
     parameters = list(built.model.parameters())
@@ -155,6 +169,17 @@ def _measure(job: CellJob, device: DeviceChoice, running: RunningCells) -> dict:
         seconds_train=max(0.0, trained_at - encoded_at - outcome.dev_seconds - outcome.eval_seconds),
         seconds_dev=outcome.dev_seconds, seconds_eval=outcome.eval_seconds,
     )
+
+
+def log_samples(job: CellJob, outcome: TrainOutcome, samples_dir: Path) -> None:
+    """Write the cell's per-example outputs; a failure to write them costs a warning, not the cell."""
+    samples = make_samples(job.splits.eval, outcome.eval_predictions, outcome.eval_probabilities,
+                           job.cell.task.labels)
+    try:
+        write_samples(samples_path(samples_dir, job.cell_id), samples)
+    except OSError as error:
+        print(f"warning: could not write the samples of {job.cell_id} to {samples_dir} ({error.strerror})",
+              file=sys.stderr)
 
 
 def check_trains_claim(method: str, built: BuiltMethod) -> None:
@@ -199,11 +224,12 @@ def _train(built: BuiltMethod, cell: CellSpec, config: MethodConfig, encoded: En
     fitted = built.fit(context)
     watch = Stopwatch(device.synchronize)
     model = built.model.to(device.device)
-    predictions = predict(model, encoded.eval, batch_size=cell.train.eval_batch_size, device=device,
-                          pad_id=built.encoder.pad_id, pad_to=pad_multiple(cell.train, device), watch=watch,
-                          progress="eval")
+    predictions, probabilities = predict_with_probabilities(
+        model, encoded.eval, batch_size=cell.train.eval_batch_size, device=device,
+        pad_id=built.encoder.pad_id, pad_to=pad_multiple(cell.train, device), watch=watch, progress="eval")
     return TrainOutcome(fitted.dev_score, tuple(predictions), 0, 0, fitted.train_seconds,
-                        fitted.train_samples, watch.seconds, watch.samples)
+                        fitted.train_samples, watch.seconds, watch.samples,
+                        eval_probabilities=tuple(probabilities))
 
 
 def _rate(samples: int, seconds: float) -> float | None:

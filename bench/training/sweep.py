@@ -6,11 +6,15 @@ from __future__ import annotations
 import dataclasses
 import sys
 import tempfile
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from tqdm.auto import tqdm
+
 from bench.core.data import load_task_data
 from bench.core.environment import library_versions
+from bench.core.errors import one_line
 from bench.core.models import cache_dir
 from bench.core.records import CellResult
 from bench.core.splits import check_eval_limit, check_shots, make_splits
@@ -62,6 +66,21 @@ def keep_aside(record: CellResult) -> Path:
     return side
 
 
+Listener = Callable[[CellResult], None]
+
+
+def tell_listeners(listeners: Sequence[Listener], record: CellResult) -> None:
+    """Pass a stored record on (trackers, the report); a listener's failure is one warning line and
+    never stops the sweep: the record is already safe in the store."""
+    for listener in listeners:
+        try:
+            listener(record)
+        except Exception as error:  # noqa: BLE001  (any listener bug: warn, carry on)
+            name = getattr(listener, "name", None) or getattr(listener, "__qualname__", "a listener")
+            tqdm.write(f"warning: {name} failed on {record.cell_id} ({one_line(error)}); the record is "
+                       f"stored, the sweep goes on", file=sys.stderr)  # above the progress bar, not in it
+
+
 def _label_done_cells_for_this_search(jobs: list[CellJob], stored: dict[str, CellResult],
                                       store: ResultsStore) -> None:
     """A done cell that is also a point of this run's --search (it ran before, alone or in another
@@ -75,9 +94,11 @@ def _label_done_cells_for_this_search(jobs: list[CellJob], stored: dict[str, Cel
 
 
 def run_sweep(jobs: list[CellJob], store: ResultsStore, executor: Executor, *,
-              rerun: bool = False) -> tuple[SweepSummary, list[CellResult]]:
+              rerun: bool = False,
+              listeners: Sequence[Listener] = ()) -> tuple[SweepSummary, list[CellResult]]:
     """Run the jobs not already done in the store (every job with rerun); each record is appended as
-    soon as it arrives, and a re-run cell's new record replaces the old one in the reports."""
+    soon as it arrives, then handed to the listeners, and a re-run cell's new record replaces the old
+    one in the reports."""
     stored = {} if rerun else {record.cell_id: record for record in store.latest() if record.succeeded}
     _label_done_cells_for_this_search(jobs, stored, store)
     done = set(stored)
@@ -99,6 +120,7 @@ def run_sweep(jobs: list[CellJob], store: ResultsStore, executor: Executor, *,
             print(f"warning: could not write to {store.path} ({error.strerror}); the record of "
                   f"{record.cell_id} is kept in {keep_aside(record)}: append that file's lines to "
                   f"results.jsonl to keep it", file=sys.stderr)
+        tell_listeners(listeners, record)
 
     try:
         executor.run(todo, keep)

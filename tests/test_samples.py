@@ -1,0 +1,78 @@
+"""--log-samples: each cell's eval examples (id, gold, prediction, class probabilities) in a gzip'd
+file named by its cell id, without changing the cell id; `compare` then adds an exact McNemar test
+on the examples two methods share."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from bench.cli.main import main
+from bench.core.samples import SAMPLES_DIR, read_samples, samples_path
+from bench.core.store import ResultsStore
+from reports.stats import mcnemar_exact
+
+FAST = ("--max-steps", "1", "--batch-size", "4", "--shots", "8", "--max-length", "48", "--executor", "inline")
+
+
+@pytest.fixture(scope="module")
+def logged_run(tmp_path_factory, tiny_model, data_dir):
+    out = tmp_path_factory.mktemp("samples")
+    common = ["--model", str(tiny_model), "--data-dir", str(data_dir), "--methods", "full_ft,lora", *FAST,
+              "--out", str(out)]
+    assert main([*common, "--log-samples"]) == 0
+    return out, common
+
+
+def test_every_cell_writes_its_examples_and_they_reproduce_its_accuracy(logged_run):
+    out, _ = logged_run
+    records = ResultsStore(out).latest()
+    assert len(records) == 2
+    for record in records:
+        samples = read_samples(samples_path(out / SAMPLES_DIR, record.cell_id))
+        assert len(samples) == record.n_eval and [s.index for s in samples] == list(range(record.n_eval))
+        assert sum(s.correct for s in samples) / len(samples) == pytest.approx(record.accuracy)
+        for sample in samples:
+            assert set(sample.probabilities) == {"0", "1"} and {sample.gold, sample.prediction} <= {"0", "1"}
+            assert math.isclose(sum(sample.probabilities.values()), 1.0, abs_tol=1e-4)
+            assert sample.prediction == max(sample.probabilities, key=sample.probabilities.get)
+    ids = [[s.id for s in read_samples(samples_path(out / SAMPLES_DIR, r.cell_id))] for r in records]
+    assert ids[0] == ids[1]  # the same examples, in the same order, for both methods
+
+
+def test_logging_samples_does_not_change_the_cell_id(capsys, logged_run):
+    _, common = logged_run
+    capsys.readouterr()
+    assert main(common) == 0  # the same cells without --log-samples: already done
+    assert "0 succeeded, 0 failed, 2 skipped as already done" in capsys.readouterr().out
+
+
+def test_compare_adds_an_exact_mcnemar_test_on_the_shared_examples(capsys, logged_run):
+    out, _ = logged_run
+    first, second = sorted(ResultsStore(out).latest(), key=lambda record: record.method)
+    right = [[s.correct for s in read_samples(samples_path(out / SAMPLES_DIR, r.cell_id))]
+             for r in (first, second)]
+    expected = mcnemar_exact(list(zip(*right, strict=True)))
+    capsys.readouterr()
+    assert main(["compare", str(out), "--methods", "full_ft,lora"]) == 0
+    table = capsys.readouterr().out
+    assert "McNemar exact p" in table
+    assert f"{expected.examples} ({expected.first_only} / {expected.second_only})" in table
+    assert f"{expected.p_value:.3g}" in table
+
+
+def test_mcnemar_counts_only_the_discordant_pairs():
+    pairs = [(True, False)] * 10 + [(False, True)] * 2 + [(True, True)] * 50 + [(False, False)] * 7
+    result = mcnemar_exact(pairs)
+    assert (result.examples, result.first_only, result.second_only) == (69, 10, 2)
+    assert result.p_value == pytest.approx(2 * (1 + 12 + 66) / 2**12)  # two-sided binomial, n=12, k<=2
+    assert mcnemar_exact([(True, True), (False, False)]).p_value == 1.0
+
+
+def test_log_samples_on_ray_is_refused_before_any_cell(capsys, tmp_path, tiny_model, data_dir):
+    code = main(["--model", str(tiny_model), "--data-dir", str(data_dir), "--methods", "full_ft",
+                 "--executor", "ray", "--log-samples", "--out", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert code == 2 and "--log-samples writes from each cell's own process" in err
+    assert not (tmp_path / "out" / "results.jsonl").exists()
