@@ -1,4 +1,4 @@
-"""Reports written from a results store: results.csv, report.md and its figures."""
+"""Reports written from a results store: results.csv, report.md and its figures, and report.html."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import pandas as pd
 from bench.core.errors import BenchError
 from bench.core.store import ResultsStore, write_atomically
 from reports.aggregate import cells_frame, group_frame
+from reports.html_report import HTML_FILE, write_html_report
 from reports.markdown import render_report
 from reports.plots import FIGURES, write_plots
 from reports.references import load_references
@@ -17,6 +18,7 @@ from reports.search import search_section, selection_groups
 
 REPORT_FILE = "report.md"
 CSV_FILE = "results.csv"
+__all__ = ["CSV_FILE", "HTML_FILE", "REPORT_FILE", "report_groups", "write_reports"]
 
 
 def report_groups(cells: pd.DataFrame) -> pd.DataFrame:
@@ -27,9 +29,10 @@ def report_groups(cells: pd.DataFrame) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
 
 
-def write_reports(out_dir: Path, *, reference_files: Sequence[Path] = ()) -> str:
-    """Write results.csv and report.md next to results.jsonl; return the Markdown. Published results
-    (the built-in reference sets and `reference_files`) stand beside matching rows."""
+def write_reports(out_dir: Path, *, reference_files: Sequence[Path] = (), command: str = "") -> str:
+    """Write results.csv, report.md and report.html next to results.jsonl; return the Markdown. Published
+    results (the built-in reference sets and `reference_files`) stand beside matching rows; `command` is
+    the command line the HTML header shows."""
     store = ResultsStore(out_dir)
     records = store.latest()
     if not records:
@@ -37,10 +40,11 @@ def write_reports(out_dir: Path, *, reference_files: Sequence[Path] = ()) -> str
     cells = cells_frame(records)
     groups = report_groups(cells)
     write_atomically(Path(out_dir) / CSV_FILE, cells.to_csv(index=False))
-    markdown = render_report(cells, groups, search_lines=search_section(cells),
-                             references=load_references(reference_files))
+    references = load_references(reference_files)
+    markdown = render_report(cells, groups, search_lines=search_section(cells), references=references)
     figures = write_plots(groups, Path(out_dir)) if not groups.empty else []
     if figures:
         markdown += "\n## Figures\n\n" + "\n".join(f"![{FIGURES[name]}]({name})" for name in figures) + "\n"
     write_atomically(Path(out_dir) / REPORT_FILE, markdown)
+    write_html_report(Path(out_dir), cells, groups, command=command, references=references)
     return markdown

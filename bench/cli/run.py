@@ -339,7 +339,7 @@ def command_run(args: argparse.Namespace) -> int:
     from bench.core.data import resolve_data_dir
     from bench.core.store import ResultsStore
     from bench.training.sweep import plan_jobs, run_sweep
-    from reports import CSV_FILE, REPORT_FILE, write_reports
+    from reports import CSV_FILE, HTML_FILE, REPORT_FILE, write_reports
     from reports.references import load_references
 
     grid, setup = build_grid(args)
@@ -353,7 +353,7 @@ def command_run(args: argparse.Namespace) -> int:
     jobs = side_by_side_order(args, grid, plan_jobs(grid, resolve_data_dir(args.data_dir)), out)
     summary, _ = run_sweep(jobs, ResultsStore(out), executor, rerun=args.rerun)
     if (out / RESULTS_FILE).exists():
-        print(write_reports(out, reference_files=reference_files))
-        print(f"wrote {out / CSV_FILE} and {out / REPORT_FILE}")
+        print(write_reports(out, reference_files=reference_files, command=getattr(args, "command_line", "")))
+        print(f"wrote {out / CSV_FILE}, {out / REPORT_FILE} and {out / HTML_FILE}")
     print(summary.line())
     return 1 if summary.failed else 0

@@ -1,0 +1,153 @@
+// Glue for report.html: DataTables (itables' offline bundle) draws the leaderboard, Plotly the Pareto
+// plot. Both libraries are inlined in the page; this file only wires them to the report's data.
+const data = JSON.parse(document.getElementById("report-data").textContent);
+const rows = data.rows;
+
+// the DataTables bundle is an ES module: the page carries it base64-encoded and imports it as a data URL
+const encoded = document.getElementById("datatables-source").textContent.trim();
+const { default: DataTable } = await import(`data:text/javascript;base64,${encoded}`);
+
+const MISSING = "–";
+const escapeHtml = (text) => String(text).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+function number(digits) {  // numbers sort as numbers; a missing value sorts below every number
+  const format = new Intl.NumberFormat("en-US", { maximumFractionDigits: digits });  // one: they are slow to make
+  return (value, type) => {
+    if (type === "sort" || type === "type") return value ?? -Infinity;
+    if (value === null || value === undefined) return MISSING;
+    return format.format(value);
+  };
+}
+
+function score(value, type, row) {
+  if (type === "sort" || type === "type") return value ?? -Infinity;
+  if (value === null) return MISSING;
+  const spread = row.std !== null && (row.runs === null || row.runs > 1) ? ` ± ${row.std.toFixed(1)}` : "";
+  return `${value.toFixed(1)}${spread}`;
+}
+
+function method(value, type, row) {
+  if (row.kind === "measured") return type === "display" ? escapeHtml(value) : value;
+  if (type !== "display") return `${value} [${row.kind}]`;
+  return `${escapeHtml(value)} <span class="badge badge-${row.kind}">${row.kind}</span>`;
+}
+
+const COLUMNS = [
+  { data: "task", title: "Task", type: "string" },
+  { data: "method", title: "Method", render: method, type: "string" },
+  { data: "model", title: "Model", type: "string" },
+  { data: "shots", title: "Shots", type: "string" },
+  { data: "protocol", title: "Split protocol", type: "string" },
+  { data: "selection", title: "Selection", type: "string" },
+  { data: "score", title: "Score", render: score, type: "num", className: "dt-right strong" },
+  { data: "runs", title: "Runs", render: number(0), type: "num" },
+  { data: "dev", title: "Dev", render: number(1), type: "num" },
+  { data: "trainable", title: "Trainable params", render: number(0), type: "num" },
+  { data: "trainable_share", title: "Trainable %", render: number(3), type: "num" },
+  { data: "peak_mib", title: "Peak MiB", render: number(0), type: "num" },
+  { data: "train_sps", title: "Train samples/s", render: number(1), type: "num" },
+  { data: "eval_sps", title: "Eval samples/s", render: number(1), type: "num" },
+  { data: "mlm_head", title: "MLM head", type: "string" },
+];
+
+const filters = [...document.querySelectorAll(".filters select[data-field]")];
+for (const select of filters) {
+  const values = [...new Set(rows.map((row) => row[select.dataset.field]))].sort();
+  select.append(...values.map((value) => new Option(value, value)));
+}
+DataTable.ext.search.push((settings, searchData, index, row) =>
+  filters.every((select) => !select.value || row[select.dataset.field] === select.value));
+
+const table = new DataTable("#leaderboard", {
+  data: rows, columns: COLUMNS, deferRender: true, pageLength: 25, autoWidth: false,
+  lengthMenu: [10, 25, 100, 500], order: [[0, "asc"], [6, "desc"]],
+  layout: { topStart: ["pageLength", "buttons"], topEnd: "search" },
+  buttons: [{ extend: "csvHtml5", text: "Export CSV (rows shown)", filename: "petbench-leaderboard",
+              exportOptions: { orthogonal: "export" } }],
+  createdRow: (tr, row) => tr.classList.add("leaderboard-row", `row-${row.kind}`),
+});
+for (const select of filters) select.addEventListener("change", () => table.draw());
+window.leaderboard = table;  // for a reader's console, and the browser test
+
+function drillDown(row) {
+  const header = "<tr><th>seed</th><th>split</th><th>score</th><th>dev score</th><th>best step</th>"
+    + "<th>wall s</th><th>cell id</th></tr>";
+  const body = row.cells.map((cell) => `<tr><td>${cell.seed}</td><td>${escapeHtml(cell.split)}</td>`
+    + `<td>${cell.score ?? MISSING}</td><td>${cell.dev ?? MISSING}</td><td>${cell.best_step}</td>`
+    + `<td>${cell.wall ?? MISSING}</td><td><code>${escapeHtml(cell.cell_id)}</code></td></tr>`).join("");
+  if (!row.cells.length) return `<p class="drill">${escapeHtml(row.method)}: no cells measured here.</p>`;
+  return `<table class="drill">${header}${body}</table>`;
+}
+
+table.on("click", "tbody tr", function () {
+  const row = table.row(this);
+  if (!row.data()) return;  // a drill-down's own row
+  if (row.child.isShown()) row.child.hide();
+  else row.child(drillDown(row.data())).show();
+  this.classList.toggle("opened", row.child.isShown());
+});
+
+const AXES = {
+  trainable: { title: "trainable parameters (log scale)", type: "log", cheaper: (a, b) => a < b },
+  peak_mib: { title: "peak memory (MiB)", type: "linear", cheaper: (a, b) => a < b },
+  train_sps: { title: "train throughput (samples/s)", type: "linear", cheaper: (a, b) => a > b },
+};
+
+function frontier(points, axis) {  // from cheapest to dearest, each point that beats every cheaper one
+  const sorted = [...points].sort((a, b) => (AXES[axis].cheaper(a[axis], b[axis]) ? -1 : 1));
+  const kept = [];
+  for (const point of sorted) if (!kept.length || point.score > kept[kept.length - 1].score) kept.push(point);
+  return kept;
+}
+
+const oneDecimal = number(1);
+
+function hover(row, axis) {
+  return `<b>${escapeHtml(row.method)}</b><br>${escapeHtml(row.task)} · ${escapeHtml(row.model)} · `
+    + `${escapeHtml(row.shots)} shots<br>score ${score(row.score, "display", row)} (${row.runs} runs)<br>`
+    + `${AXES[axis].title.replace(" (log scale)", "")}: ${oneDecimal(row[axis], "display")}`;
+}
+
+const PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
+                 "#bcbd22", "#17becf"];
+
+function drawPlot() {
+  const axis = document.getElementById("pareto-axis").value;
+  const shown = table.rows({ search: "applied" }).data().toArray()
+    .filter((row) => row.kind !== "published" && row.score !== null && row[axis] !== null && row[axis] > 0);
+  const traces = [];
+  for (const [index, task] of [...new Set(shown.map((row) => row.task))].entries()) {
+    const color = PALETTE[index % PALETTE.length];
+    const points = shown.filter((row) => row.task === task);
+    const best = frontier(points, axis);
+    traces.push({ type: "scatter", mode: "markers", name: task, legendgroup: task, meta: "points",
+                  x: points.map((row) => row[axis]), y: points.map((row) => row.score),
+                  text: points.map((row) => hover(row, axis)), hoverinfo: "text",
+                  marker: { size: 9, opacity: 0.85, color, symbol: points.map((row) =>
+                    (row.kind === "reference" ? "diamond" : "circle")) } });
+    traces.push({ type: "scatter", mode: "lines", name: `${task} frontier`, legendgroup: task,
+                  meta: "frontier", x: best.map((row) => row[axis]), y: best.map((row) => row.score),
+                  line: { dash: "dash", width: 2, shape: "hv", color }, hoverinfo: "skip", showlegend: false });
+  }
+  const layout = { margin: { t: 20, r: 20, b: 60, l: 70 }, height: 460, hovermode: "closest",
+                   xaxis: { title: { text: AXES[axis].title }, type: AXES[axis].type },
+                   yaxis: { title: { text: "score (x100)" } }, legend: { title: { text: "task" } } };
+  return Plotly.react("pareto", traces, layout, { displaylogo: false, responsive: true });
+}
+
+let plottedFilter = null;
+table.on("draw", () => {  // redraw only when the filtering changed, not on a page turn or a sort
+  const key = table.rows({ search: "applied" }).indexes().toArray().join(",");
+  if (key !== plottedFilter) { plottedFilter = key; drawPlot(); }
+});
+document.getElementById("pareto-axis").addEventListener("change", drawPlot);
+plottedFilter = table.rows({ search: "applied" }).indexes().toArray().join(",");
+document.body.dataset.tableMs = performance.now().toFixed(0);  // what the speed measurement reads
+
+// Plotly's 5 MB take a while to compile on a cold browser: let the table show first, then load it
+await new Promise((resolve) => requestAnimationFrame(() => setTimeout(resolve)));
+const plotly = document.createElement("script");
+plotly.textContent = document.getElementById("plotly-source").textContent;
+document.head.append(plotly);
+await drawPlot();
+document.body.dataset.readyMs = performance.now().toFixed(0);
