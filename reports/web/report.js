@@ -39,14 +39,14 @@ const COLUMNS = [
   { data: "shots", title: "Shots", type: "string" },
   { data: "protocol", title: "Split protocol", type: "string" },
   { data: "selection", title: "Selection", type: "string" },
-  { data: "score", title: "Score", render: score, type: "num", className: "dt-right strong" },
-  { data: "runs", title: "Runs", render: number(0), type: "num" },
-  { data: "dev", title: "Dev", render: number(1), type: "num" },
-  { data: "trainable", title: "Trainable params", render: number(0), type: "num" },
-  { data: "trainable_share", title: "Trainable %", render: number(3), type: "num" },
-  { data: "peak_mib", title: "Peak MiB", render: number(0), type: "num" },
-  { data: "train_sps", title: "Train samples/s", render: number(1), type: "num" },
-  { data: "eval_sps", title: "Eval samples/s", render: number(1), type: "num" },
+  { data: "score", title: "Score", render: score, type: "num", searchable: false, className: "dt-right strong" },
+  { data: "runs", title: "Runs", render: number(0), type: "num", searchable: false },
+  { data: "dev", title: "Dev", render: number(1), type: "num", searchable: false },
+  { data: "trainable", title: "Trainable params", render: number(0), type: "num", searchable: false },
+  { data: "trainable_share", title: "Trainable %", render: number(3), type: "num", searchable: false },
+  { data: "peak_mib", title: "Peak MiB", render: number(0), type: "num", searchable: false },
+  { data: "train_sps", title: "Train samples/s", render: number(1), type: "num", searchable: false },
+  { data: "eval_sps", title: "Eval samples/s", render: number(1), type: "num", searchable: false },
   { data: "mlm_head", title: "MLM head", type: "string" },
 ];
 
@@ -108,6 +108,7 @@ function hover(row, axis) {
     + `${AXES[axis].title.replace(" (log scale)", "")}: ${oneDecimal(row[axis], "display")}`;
 }
 
+const LABELLED_POINTS = 24;
 const PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
                  "#bcbd22", "#17becf"];
 
@@ -120,18 +121,22 @@ function drawPlot() {
     const color = PALETTE[index % PALETTE.length];
     const points = shown.filter((row) => row.task === task);
     const best = frontier(points, axis);
-    traces.push({ type: "scatter", mode: "markers", name: task, legendgroup: task, meta: "points",
-                  x: points.map((row) => row[axis]), y: points.map((row) => row.score),
+    const labelled = shown.length <= LABELLED_POINTS;  // names beside the points while they stay legible
+    traces.push({ type: "scatter", mode: labelled ? "markers+text" : "markers", name: task, legendgroup: task,
+                  meta: "points", x: points.map((row) => row[axis]), y: points.map((row) => row.score),
+                  textposition: "middle right", textfont: { size: 11, color: "#3b4456" }, cliponaxis: false,
+                  texttemplate: points.map((row) => `\u2002\u2002${row.method_name}`),
                   text: points.map((row) => hover(row, axis)), hoverinfo: "text",
                   marker: { size: 9, opacity: 0.85, color, symbol: points.map((row) =>
                     (row.kind === "reference" ? "diamond" : "circle")) } });
-    traces.push({ type: "scatter", mode: "lines", name: `${task} frontier`, legendgroup: task,
+    traces.push({ type: "scatter", mode: "lines+markers", name: `${task} frontier`, legendgroup: task,
+                  marker: { symbol: "circle-open", size: 16, line: { width: 2 }, color }, opacity: 0.75,
                   meta: "frontier", x: best.map((row) => row[axis]), y: best.map((row) => row.score),
                   line: { dash: "dash", width: 2, shape: "hv", color }, hoverinfo: "skip", showlegend: false });
   }
-  const layout = { margin: { t: 20, r: 20, b: 60, l: 70 }, height: 460, hovermode: "closest",
+  const layout = { margin: { t: 40, r: 110, b: 60, l: 70 }, height: 460, hovermode: "closest",
                    xaxis: { title: { text: AXES[axis].title }, type: AXES[axis].type },
-                   yaxis: { title: { text: "score (x100)" } }, legend: { title: { text: "task" } } };
+                   yaxis: { title: { text: "score (x100)" } }, legend: { title: { text: "task " }, orientation: "h", x: 0, y: 1.02, yanchor: "bottom" } };
   return Plotly.react("pareto", traces, layout, { displaylogo: false, responsive: true });
 }
 
