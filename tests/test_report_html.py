@@ -97,3 +97,27 @@ def test_the_report_command_writes_report_html_naming_the_command(tmp_path):
     folder = write_results(tmp_path / "run", 5)
     assert main(["report", str(folder)]) == 0
     assert f"run_bench.py report {folder}" in (folder / HTML_FILE).read_text(encoding="utf-8")
+
+
+def test_a_run_writes_report_html_naming_its_command(tmp_path, tiny_model, data_dir):
+    from bench.cli.main import main
+
+    arguments = ["--model", str(tiny_model), "--data-dir", str(data_dir), "--methods", "linear_probe",
+                 "--max-steps", "1", "--shots", "8", "--max-length", "48", "--executor", "inline",
+                 "--out", str(tmp_path)]
+    assert main(arguments) == 0
+    page = (tmp_path / HTML_FILE).read_text(encoding="utf-8")
+    assert len(page_data(page)["rows"]) == 1 and "run_bench.py --model" in page
+
+
+def test_a_searched_method_is_one_row_whose_cells_are_the_selected_settings(tmp_path):
+    cells = [dataclasses.replace(synthetic_cell(seed), config_id=f"lr{lr}", selection_id="searched",
+                                 cell_id=f"lr{lr}/seed{seed}", search=json.dumps({"lr": lr}),
+                                 search_index=index, dev_score=0.5 + lr * 100 + seed / 100)
+             for seed in range(2) for index, lr in enumerate((1e-4, 1e-3))]
+    lines = "".join(cell.to_json() + "\n" for cell in cells)
+    tmp_path.joinpath(RESULTS_FILE).write_text(lines, encoding="utf-8")
+    write_reports(tmp_path)
+    [row] = page_data((tmp_path / HTML_FILE).read_text(encoding="utf-8"))["rows"]
+    assert row["selection"] == "best dev over lr"
+    assert sorted(cell["cell_id"] for cell in row["cells"]) == ["lr0.001/seed0", "lr0.001/seed1"]
