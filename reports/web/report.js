@@ -6,6 +6,7 @@ const rows = data.rows;
 // the DataTables bundle is an ES module: the page carries it base64-encoded and imports it as a data URL
 const encoded = document.getElementById("datatables-source").textContent.trim();
 const { default: DataTable } = await import(`data:text/javascript;base64,${encoded}`);
+DataTable.ext.errMode = "throw";  // a data error lands in the console (and the browser test), not an alert
 
 const MISSING = "–";
 const escapeHtml = (text) => String(text).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
@@ -136,6 +137,8 @@ function drawPlot() {
   }
   const layout = { margin: { t: 40, r: 110, b: 60, l: 70 }, height: 460, hovermode: "closest",
                    xaxis: { title: { text: AXES[axis].title }, type: AXES[axis].type },
+                   annotations: traces.length ? [] : [{ text: "no row shown has this measure", showarrow: false,
+                                                        xref: "paper", yref: "paper", x: 0.5, y: 0.5 }],
                    yaxis: { title: { text: "score (x100)" } }, legend: { title: { text: "task " }, orientation: "h", x: 0, y: 1.02, yanchor: "bottom" } };
   return Plotly.react("pareto", traces, layout, { displaylogo: false, responsive: true });
 }
