@@ -15,6 +15,7 @@ function number(digits) {  // numbers sort as numbers; a missing value sorts bel
   const format = new Intl.NumberFormat("en-US", { maximumFractionDigits: digits });  // one: they are slow to make
   return (value, type) => {
     if (type === "sort" || type === "type") return value ?? -Infinity;
+    if (type === "export") return value ?? "";  // the CSV holds plain numbers
     if (value === null || value === undefined) return MISSING;
     return format.format(value);
   };
@@ -22,6 +23,7 @@ function number(digits) {  // numbers sort as numbers; a missing value sorts bel
 
 function score(value, type, row) {
   if (type === "sort" || type === "type") return value ?? -Infinity;
+  if (type === "export") return value ?? "";  // the mean; its std is a column of the CSV of its own
   if (value === null) return MISSING;
   const spread = row.std !== null && (row.runs === null || row.runs > 1) ? ` ± ${row.std.toFixed(1)}` : "";
   return `${value.toFixed(1)}${spread}`;
@@ -41,6 +43,7 @@ const COLUMNS = [
   { data: "protocol", title: "Split protocol", type: "string" },
   { data: "selection", title: "Selection", type: "string" },
   { data: "score", title: "Score", render: score, type: "num", searchable: false, className: "dt-right strong" },
+  { data: "std", title: "Std", render: number(2), type: "num", searchable: false, visible: false },
   { data: "runs", title: "Runs", render: number(0), type: "num", searchable: false },
   { data: "dev", title: "Dev", render: number(1), type: "num", searchable: false },
   { data: "trainable", title: "Trainable params", render: number(0), type: "num", searchable: false },
@@ -64,7 +67,7 @@ const table = new DataTable("#leaderboard", {
   lengthMenu: [10, 25, 100, 500], order: [[0, "asc"], [6, "desc"]],
   layout: { topStart: ["pageLength", "buttons"], topEnd: "search" },
   buttons: [{ extend: "csvHtml5", text: "Export CSV (rows shown)", filename: "petbench-leaderboard",
-              exportOptions: { orthogonal: "export" } }],
+              exportOptions: { orthogonal: "export", columns: () => true } }],  // hidden std too
   createdRow: (tr, row) => tr.classList.add("leaderboard-row", `row-${row.kind}`),
 });
 for (const select of filters) select.addEventListener("change", () => table.draw());
