@@ -40,6 +40,14 @@ def page_data(page: str) -> dict:
     return json.loads(match[1])
 
 
+def rows_reported(folder: Path, cells: list) -> list[dict]:
+    """report.html's leaderboard rows for a results folder of exactly these cells."""
+    lines = "".join(cell.to_json() + "\n" for cell in cells)
+    folder.joinpath(RESULTS_FILE).write_text(lines, encoding="utf-8")
+    write_reports(folder)
+    return page_data((folder / HTML_FILE).read_text(encoding="utf-8"))["rows"]
+
+
 def test_every_report_writes_report_html_beside_report_md(report):
     folder, page = report
     assert (folder / "report.md").exists() and page.startswith("<!doctype html>")
@@ -115,9 +123,14 @@ def test_a_searched_method_is_one_row_whose_cells_are_the_selected_settings(tmp_
                                  cell_id=f"lr{lr}/seed{seed}", search=json.dumps({"lr": lr}),
                                  search_index=index, dev_score=0.5 + lr * 100 + seed / 100)
              for seed in range(2) for index, lr in enumerate((1e-4, 1e-3))]
-    lines = "".join(cell.to_json() + "\n" for cell in cells)
-    tmp_path.joinpath(RESULTS_FILE).write_text(lines, encoding="utf-8")
-    write_reports(tmp_path)
-    [row] = page_data((tmp_path / HTML_FILE).read_text(encoding="utf-8"))["rows"]
+    [row] = rows_reported(tmp_path, cells)
     assert row["selection"] == "best dev over lr"
     assert sorted(cell["cell_id"] for cell in row["cells"]) == ["lr0.001/seed0", "lr0.001/seed1"]
+
+
+def test_a_reference_method_is_marked_as_a_reference_row(tmp_path):
+    from bench.core.method import Role
+
+    cells = [synthetic_cell(0), dataclasses.replace(synthetic_cell(5, tasks=1), role=Role.REFERENCE.value)]
+    kinds = {(row["method"], row["kind"]) for row in rows_reported(tmp_path, cells)}
+    assert kinds == {("method0", "measured"), ("method1", "reference")}
