@@ -33,7 +33,10 @@ def page(browser):
     browser.execute_script("""
         for (const select of document.querySelectorAll('.filters select[data-field]')) select.value = '';
         leaderboard.rows().every(function () { this.child.hide(); });
-        leaderboard.search('').order([[0, 'asc'], [6, 'desc']]).draw();""")
+        leaderboard.search('').order([[0, 'asc'], [6, 'desc']]).draw();
+        const axis = document.getElementById('pareto-axis');
+        axis.value = 'trainable';
+        axis.dispatchEvent(new Event('change'));""")
     return browser
 
 
@@ -106,6 +109,17 @@ def test_html_report_row_opens_its_seeds_and_splits(page):
     assert len(drill) == 1 + SEEDS and "cell id" in drill[0].text
 
 
-def test_html_report_logs_no_console_errors(browser):
+def test_html_report_plot_axis_switches_to_peak_memory(page):
+    page.find_element("css selector", "#pareto-axis option[value='peak_mib']").click()
+    plotted = page.execute_script(
+        "return document.getElementById('pareto').data.filter((trace) => trace.meta === 'points')"
+        ".flatMap((trace) => trace.x)")
+    memory = page.execute_script("return leaderboard.rows({search: 'applied'}).data().toArray()"
+                                 ".map((row) => row.peak_mib)")
+    assert sorted(plotted) == sorted(memory) and len(plotted) == ROWS
+    assert "memory" in page.execute_script("return document.getElementById('pareto').layout.xaxis.title.text")
+
+
+def test_html_report_logs_no_console_errors(browser):  # last: after every interaction above
     errors = [entry for entry in browser.get_log("browser") if entry["level"] == "SEVERE"]
     assert errors == []
