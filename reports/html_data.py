@@ -71,25 +71,40 @@ def measured_row(row: dict, drill_downs: tuple[dict[str, list[dict]], dict[str, 
     }
 
 
+def unmeasured_row(**fields: object) -> dict:
+    """A row with a score but no costs and no cells of its own: a paper's number, the majority class."""
+    empty = dict.fromkeys(("std", "runs", "dev", "trainable", "trainable_share", "peak_mib", "train_sps",
+                           "eval_sps"))
+    return {**empty, "selection": "-", "mlm_head": "-", "cells": [], **fields}
+
+
 def published_row(reference: Reference, shots: str) -> dict:
-    """A paper's number beside the method it matches; it measured nothing here, so no costs."""
-    return {"kind": "published", "task": reference.task,
-            "method": f"{reference.name} (published: {reference.paper}, {reference.table})",
-            "method_name": reference.method,
-            "model": reference.model, "shots": shots, "protocol": reference.protocol, "selection": "-",
-            "score": reference.value, "std": reference.std, "runs": None, "dev": None, "trainable": None,
-            "trainable_share": None, "peak_mib": None, "train_sps": None, "eval_sps": None,
-            "mlm_head": "-", "cells": []}
+    """A paper's number beside the method it matches."""
+    return unmeasured_row(kind="published", task=reference.task, model=reference.model, shots=shots,
+                          method=f"{reference.name} (published: {reference.paper}, {reference.table})",
+                          method_name=reference.method, protocol=reference.protocol, score=reference.value,
+                          std=reference.std)
+
+
+def majority_rows(part: pd.DataFrame) -> list[dict]:
+    """Per task of one (model, shots) section, the score of always predicting the train majority label."""
+    majority = part.groupby("task", sort=False).first()
+    return [unmeasured_row(kind="reference", task=task, method="majority class", method_name="majority class",
+                           model=row["model"], shots=str(row["shots"]), protocol=split_protocol(row),
+                           score=_points(row["majority"]))
+            for task, row in majority.iterrows() if pd.notna(row["majority"])]
 
 
 def leaderboard_rows(cells: pd.DataFrame, groups: pd.DataFrame,
                      references: Sequence[Reference] = ()) -> list[dict]:
-    """Every configuration's row, then the published results beside the task and method they match."""
+    """Every configuration's row, then per (model, shots) the majority class and the published results
+    beside the task and method they match."""
     if groups.empty:
         return []
     drill_downs = _drill_downs(cells)
     rows = [measured_row(row, drill_downs) for row in groups.to_dict("records")]
     for (_, shots), part in groups.groupby(["model", "shots"], sort=False):
+        rows += majority_rows(part)
         rows += [published_row(reference, str(shots)) for reference in matching_references(part, references)]
     return rows
 

@@ -10,7 +10,7 @@ from reports import HTML_FILE, write_reports
 from scripts.html_report_size import chromium_driver, open_report, write_results
 
 TASKS, METHODS, SEEDS = 3, 4, 5
-ROWS = TASKS * METHODS
+ROWS = TASKS * METHODS  # measured rows; each task also has a majority-class row, which has no costs to plot
 
 
 @pytest.fixture(scope="module")
@@ -59,14 +59,16 @@ def wait_for(condition, seconds: float = 5.0):
     return value
 
 
-def test_html_report_renders_a_row_per_configuration(page):
-    assert len(shown(page, 0)) == ROWS
-    assert sorted(set(shown(page, 1))) == [f"method{index}" for index in range(METHODS)]
+def test_html_report_renders_a_row_per_configuration_and_the_majority_class(page):
+    assert len(shown(page, 0)) == ROWS + TASKS
+    methods = [f"method{index}" for index in range(METHODS)]
+    assert sorted(set(shown(page, 1))) == ["majority class reference", *methods]
+    assert len(page.find_elements("css selector", "tr.row-reference .badge-reference")) == TASKS
 
 
 def test_html_report_sorts_by_a_clicked_header(page):
-    def trainable() -> list[int]:
-        return [int(text.replace(",", "")) for text in shown(page, 9)]
+    def trainable() -> list[int]:  # the majority class has no trainable parameters: it sorts below all
+        return [int(text.replace(",", "")) for text in shown(page, 9) if text != "–"]
 
     def click_header() -> None:  # found afresh: a redraw may replace the header's nodes
         page.find_element("css selector", "#leaderboard thead th:nth-child(10)").click()  # trainable params
@@ -80,7 +82,7 @@ def test_html_report_sorts_by_a_clicked_header(page):
 
 def test_html_report_filter_hides_rows(page):
     page.find_element("css selector", "#filter-task option[value='task1']").click()
-    assert set(shown(page, 0)) == {"task1"} and len(shown(page, 0)) == METHODS
+    assert set(shown(page, 0)) == {"task1"} and len(shown(page, 0)) == METHODS + 1
     search = page.find_element("css selector", "#leaderboard_wrapper input[type='search'], .dt-search input")
     search.send_keys("method2")
     assert wait_for(lambda: shown(page, 1) == ["method2"])
@@ -88,6 +90,8 @@ def test_html_report_filter_hides_rows(page):
 
 def test_html_report_plot_points_equal_the_rows_shown(page):
     assert wait_for(lambda: plotted_points(page) == ROWS)
+    majority_lines = page.execute_script("return document.getElementById('pareto').layout.shapes.length")
+    assert majority_lines == TASKS  # the majority class: a line per task, not a point
     page.find_element("css selector", "#filter-method option[value='method0']").click()
     assert wait_for(lambda: plotted_points(page) == len(shown(page, 0)) == TASKS)
 
@@ -97,7 +101,7 @@ def test_html_report_csv_export_holds_the_rows_shown(page):
     exported = page.execute_script("const data = leaderboard.buttons.exportData("
                                    "{orthogonal: 'export', columns: () => true});"
                                    "return {header: data.header, body: data.body}")
-    assert [row[0] for row in exported["body"]] == ["task2"] * METHODS
+    assert [row[0] for row in exported["body"]] == ["task2"] * (METHODS + 1)
     trainable = exported["body"][0][exported["header"].index("Trainable params")]
     assert "Std" in exported["header"] and isinstance(trainable, int)  # plain numbers, the hidden std too
     assert page.find_element("css selector", ".buttons-csv").text.startswith("Export CSV")
@@ -115,7 +119,7 @@ def test_html_report_plot_axis_switches_to_peak_memory(page):
         "return document.getElementById('pareto').data.filter((trace) => trace.meta === 'points')"
         ".flatMap((trace) => trace.x)")
     memory = page.execute_script("return leaderboard.rows({search: 'applied'}).data().toArray()"
-                                 ".map((row) => row.peak_mib)")
+                                 ".map((row) => row.peak_mib).filter((value) => value !== null)")
     assert sorted(plotted) == sorted(memory) and len(plotted) == ROWS
     assert "memory" in page.execute_script("return document.getElementById('pareto').layout.xaxis.title.text")
 

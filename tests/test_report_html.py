@@ -41,11 +41,12 @@ def page_data(page: str) -> dict:
 
 
 def rows_reported(folder: Path, cells: list) -> list[dict]:
-    """report.html's leaderboard rows for a results folder of exactly these cells."""
+    """report.html's leaderboard rows, less the majority class's, for a results folder of these cells."""
     lines = "".join(cell.to_json() + "\n" for cell in cells)
     folder.joinpath(RESULTS_FILE).write_text(lines, encoding="utf-8")
     write_reports(folder)
-    return page_data((folder / HTML_FILE).read_text(encoding="utf-8"))["rows"]
+    rows = page_data((folder / HTML_FILE).read_text(encoding="utf-8"))["rows"]
+    return [row for row in rows if row["method"] != "majority class"]
 
 
 def test_every_report_writes_report_html_beside_report_md(report):
@@ -67,6 +68,12 @@ def test_html_report_has_one_row_per_configuration_with_its_seeds(report):
     assert cells_per_row == [4] + [5] * (TASKS * METHODS - 1)  # the failed cell is no row's cell
     first = rows[0]["cells"][0]
     assert set(first) == {"seed", "split", "score", "dev", "best_step", "wall", "cell_id"}
+
+
+def test_html_report_has_the_majority_class_per_task_as_a_reference_row(report):
+    majority = [row for row in page_data(report[1])["rows"] if row["method"] == "majority class"]
+    assert [(row["task"], row["kind"], row["score"]) for row in majority] == [
+        ("task0", "reference", 50.0), ("task1", "reference", 50.0)]
 
 
 def test_html_report_marks_published_results_as_their_own_rows(report):
@@ -115,7 +122,8 @@ def test_a_run_writes_report_html_naming_its_command(tmp_path, tiny_model, data_
                  "--out", str(tmp_path)]
     assert main(arguments) == 0
     page = (tmp_path / HTML_FILE).read_text(encoding="utf-8")
-    assert len(page_data(page)["rows"]) == 1 and "run_bench.py --model" in page
+    methods = [row["method"] for row in page_data(page)["rows"]]
+    assert methods == ["linear_probe", "majority class"] and "run_bench.py --model" in page
 
 
 def test_a_searched_method_is_one_row_whose_cells_are_the_selected_settings(tmp_path):

@@ -116,33 +116,59 @@ const LABELLED_POINTS = 24;
 const PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
                  "#bcbd22", "#17becf"];
 
+function taskTraces(task, points, axis, color, labelled) {  // the rows as points, and their frontier
+  const best = frontier(points, axis);
+  return [
+    { type: "scatter", mode: labelled ? "markers+text" : "markers", name: task, legendgroup: task,
+      meta: "points", x: points.map((row) => row[axis]), y: points.map((row) => row.score),
+      textposition: "middle right", textfont: { size: 11, color: "#3b4456" }, cliponaxis: false,
+      texttemplate: points.map((row) => `\u2002\u2002${row.method_name}`),
+      text: points.map((row) => hover(row, axis)), hoverinfo: "text",
+      marker: { size: 9, opacity: 0.85, color,
+                symbol: points.map((row) => (row.kind === "reference" ? "diamond" : "circle")) } },
+    { type: "scatter", mode: "lines+markers", name: `${task} frontier`, legendgroup: task, meta: "frontier",
+      marker: { symbol: "circle-open", size: 16, line: { width: 2 }, color }, opacity: 0.75,
+      x: best.map((row) => row[axis]), y: best.map((row) => row.score),
+      line: { dash: "dash", width: 2, shape: "hv", color }, hoverinfo: "skip", showlegend: false },
+  ];
+}
+
+function majorityLines(majority, colors) {  // a dotted line per task: below it, a method learned nothing
+  const unique = [...new Map(majority.map((row) => [`${row.task} ${row.score}`, row])).values()];
+  return {
+    shapes: unique.map((row) => ({ type: "line", xref: "paper", x0: 0, x1: 1, y0: row.score, y1: row.score,
+                                   line: { dash: "dot", width: 1, color: colors.get(row.task) } })),
+    annotations: unique.map((row) => ({ text: `majority class (${escapeHtml(row.task)})`, showarrow: false,
+                                        xref: "paper", x: 0.005, xanchor: "left", y: row.score,
+                                        yanchor: "bottom", font: { size: 10, color: "#5a6275" } })),
+  };
+}
+
+function paddedRange(values) {  // autorange would put a majority line on the axis itself
+  const low = Math.min(...values), high = Math.max(...values), pad = Math.max(0.06 * (high - low), 0.5);
+  return values.length ? [low - pad, high + pad] : undefined;
+}
+
 function drawPlot() {
   const axis = document.getElementById("pareto-axis").value;
-  const shown = table.rows({ search: "applied" }).data().toArray()
-    .filter((row) => row.kind !== "published" && row.score !== null && row[axis] !== null && row[axis] > 0);
-  const traces = [];
-  for (const [index, task] of [...new Set(shown.map((row) => row.task))].entries()) {
-    const color = PALETTE[index % PALETTE.length];
-    const points = shown.filter((row) => row.task === task);
-    const best = frontier(points, axis);
-    const labelled = shown.length <= LABELLED_POINTS;  // names beside the points while they stay legible
-    traces.push({ type: "scatter", mode: labelled ? "markers+text" : "markers", name: task, legendgroup: task,
-                  meta: "points", x: points.map((row) => row[axis]), y: points.map((row) => row.score),
-                  textposition: "middle right", textfont: { size: 11, color: "#3b4456" }, cliponaxis: false,
-                  texttemplate: points.map((row) => `\u2002\u2002${row.method_name}`),
-                  text: points.map((row) => hover(row, axis)), hoverinfo: "text",
-                  marker: { size: 9, opacity: 0.85, color, symbol: points.map((row) =>
-                    (row.kind === "reference" ? "diamond" : "circle")) } });
-    traces.push({ type: "scatter", mode: "lines+markers", name: `${task} frontier`, legendgroup: task,
-                  marker: { symbol: "circle-open", size: 16, line: { width: 2 }, color }, opacity: 0.75,
-                  meta: "frontier", x: best.map((row) => row[axis]), y: best.map((row) => row.score),
-                  line: { dash: "dash", width: 2, shape: "hv", color }, hoverinfo: "skip", showlegend: false });
+  const rows = table.rows({ search: "applied" }).data().toArray();
+  const shown = rows.filter((row) => row.kind !== "published" && row.score !== null && row[axis] > 0);
+  const tasks = [...new Set(shown.map((row) => row.task))];
+  const colors = new Map(tasks.map((task, index) => [task, PALETTE[index % PALETTE.length]]));
+  const labelled = shown.length <= LABELLED_POINTS;  // names beside the points while they stay legible
+  const traces = tasks.flatMap((task) =>
+    taskTraces(task, shown.filter((row) => row.task === task), axis, colors.get(task), labelled));
+  const majority = rows.filter((row) => row.method_name === "majority class" && colors.has(row.task));
+  const { shapes, annotations } = majorityLines(majority, colors);
+  if (!traces.length) {
+    annotations.push({ text: "no row shown has this measure", showarrow: false, xref: "paper", yref: "paper",
+                       x: 0.5, y: 0.5 });
   }
-  const layout = { margin: { t: 40, r: 110, b: 60, l: 70 }, height: 460, hovermode: "closest",
-                   xaxis: { title: { text: AXES[axis].title }, type: AXES[axis].type },
-                   annotations: traces.length ? [] : [{ text: "no row shown has this measure", showarrow: false,
-                                                        xref: "paper", yref: "paper", x: 0.5, y: 0.5 }],
-                   yaxis: { title: { text: "score (x100)" } }, legend: { title: { text: "task " }, orientation: "h", x: 0, y: 1.02, yanchor: "bottom" } };
+  const layout = { margin: { t: 40, r: 110, b: 60, l: 70 }, height: 460, hovermode: "closest", shapes,
+                   annotations, xaxis: { title: { text: AXES[axis].title }, type: AXES[axis].type },
+                   yaxis: { title: { text: "score (x100)" },
+                            range: paddedRange([...shown, ...majority].map((row) => row.score)) },
+                   legend: { title: { text: "task " }, orientation: "h", x: 0, y: 1.02, yanchor: "bottom" } };
   return Plotly.react("pareto", traces, layout, { displaylogo: false, responsive: true });
 }
 
