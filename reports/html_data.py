@@ -119,7 +119,9 @@ def header_facts(cells: pd.DataFrame, command: str) -> dict[str, str]:
     """The header: what ran where, with which libraries and precision, written by which command."""
     versions = sorted(set(cells["versions"]) - {""})
     failed = int((cells["status"] != CellStatus.SUCCESS).sum())
+    # a cell that failed before choosing a device names none
+    devices = cells[cells["device"] != ""][["device", "dtype", "cpu"]].drop_duplicates()
     return {"Cells": f"{len(cells):,} ({failed:,} failed)",
-            "Device and precision": devices_text(cells[["device", "dtype", "cpu"]].drop_duplicates()) or "-",
+            "Device and precision": devices_text(devices) or "-",
             "Versions": "; ".join(versions) or "-",
             "Command": command or "-"}

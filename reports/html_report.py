@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from bench import __version__
-from bench.core.store import write_atomically
+from bench.core.store import RESULTS_FILE, write_atomically
 from reports.html_assets import load_assets
 from reports.html_data import failed_rows, header_facts, leaderboard_rows
 from reports.markdown import FAILED_COLUMNS, eval_limit_notes, mlm_head_notes, reference_notes
@@ -62,7 +62,7 @@ def render_html(cells: pd.DataFrame, groups: pd.DataFrame, *, out_dir: Path, com
     parts = {
         "title": "PETBench report", "version": html.escape(__version__),
         "written": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "results": f"<code>{html.escape(str(Path(out_dir) / 'results.jsonl'))}</code>",
+        "results": f"<code>{html.escape(str(Path(out_dir) / RESULTS_FILE))}</code>",
         "facts": _facts_html(header_facts(cells, command)),
         "failed": _failed_html(cells), "notes": _notes_html(groups, references),
         "data": _json_for_script({"rows": leaderboard_rows(cells, groups, references)}),
