@@ -1,4 +1,5 @@
-"""Reports written from a results store: results.csv, report.md, report.tex and the figures."""
+"""Reports written from a results store: results.csv, report.md with its figures, report.tex and
+report.html."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import pandas as pd
 from bench.core.errors import BenchError
 from bench.core.store import ResultsStore, write_atomically
 from reports.aggregate import cells_frame, group_frame
+from reports.html_report import HTML_FILE, write_html_report
 from reports.latex import LATEX_FILE, latex_report
 from reports.markdown import render_report
 from reports.plots import FIGURES, vector_name, write_plots
@@ -18,6 +20,7 @@ from reports.search import search_section, selection_groups
 
 REPORT_FILE = "report.md"
 CSV_FILE = "results.csv"
+__all__ = ["CSV_FILE", "HTML_FILE", "REPORT_FILE", "report_groups", "write_reports"]
 
 
 def report_groups(cells: pd.DataFrame) -> pd.DataFrame:
@@ -28,9 +31,10 @@ def report_groups(cells: pd.DataFrame) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
 
 
-def write_reports(out_dir: Path, *, reference_files: Sequence[Path] = ()) -> str:
-    """Write results.csv, report.md (with figures) and report.tex next to results.jsonl; return the
-    Markdown. Published results (built-in sets and `reference_files`) stand beside matching rows."""
+def write_reports(out_dir: Path, *, reference_files: Sequence[Path] = (), command: str = "") -> str:
+    """Write results.csv, report.md (with figures), report.tex and report.html next to results.jsonl;
+    return the Markdown. Published results (the built-in sets and `reference_files`) stand beside
+    matching rows; `command` is the command line the HTML header shows."""
     store = ResultsStore(out_dir)
     records = store.latest()
     if not records:
@@ -47,4 +51,5 @@ def write_reports(out_dir: Path, *, reference_files: Sequence[Path] = ()) -> str
     if not groups.empty:
         write_atomically(Path(out_dir) / LATEX_FILE, latex_report(groups, references))
     write_atomically(Path(out_dir) / REPORT_FILE, markdown)
+    write_html_report(Path(out_dir), cells, groups, command=command, references=references)
     return markdown

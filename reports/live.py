@@ -22,6 +22,7 @@ class LiveReport:
 
     out_dir: Path
     reference_files: Sequence[Path] = ()
+    command: str = ""  # the sweep's command line, for report.html's header
     share: float = SHARE
     name: str = "rewriting the report"
     _last_start: float | None = field(default=None, repr=False)
@@ -31,5 +32,5 @@ class LiveReport:
         now = time.perf_counter()
         if self._last_start is not None and self._last_cost > self.share * (now - self._last_start):
             return  # the next cell's record (or the final report) brings it up to date
-        write_reports(self.out_dir, reference_files=self.reference_files)
+        write_reports(self.out_dir, reference_files=self.reference_files, command=self.command)
         self._last_start, self._last_cost = now, time.perf_counter() - now

@@ -145,11 +145,16 @@ def stalled_notes(groups: pd.DataFrame) -> list[str]:
     return [*lines, ""] if lines else []
 
 
+def devices_text(frame: pd.DataFrame) -> str:
+    """The devices, precisions and CPUs the rows of `frame` ran on, one `device, dtype, cpu` each."""
+    return "; ".join(sorted({f"{row.device}, {row.dtype}" + (f", {row.cpu}" if row.cpu else "")
+                             for row in frame.itertuples()}))
+
+
 def section(part: pd.DataFrame, references: Sequence[Reference] = ()) -> list[str]:
     model, shots, family = part["model"].iloc[0], part["shots"].iloc[0], part["family"].iloc[0]
     model = f"{model} ({family})" if isinstance(family, str) and family else model
-    devices = "; ".join(sorted({f"{row.device}, {row.dtype}" + (f", {row.cpu}" if row.cpu else "")
-                                for row in part.itertuples()}))
+    devices = devices_text(part)
     if shots == "full" and (part["splits"] != "").any():  # the official splits are the task's few-shot sets
         shots = f"the official splits' ({', '.join(str(n) for n in sorted(set(part['n_train'])))} train)"
     return [f"## {model}, shots={shots}", "",
@@ -194,12 +199,19 @@ def shared_note(groups: pd.DataFrame) -> list[str]:
     return []
 
 
+FAILED_COLUMNS = ["task", "method", "model", "seed", "split", "error"]
+
+
+def failed_cells(cells: pd.DataFrame) -> pd.DataFrame:
+    """The cells that did not succeed, with what identifies each and its error."""
+    return cells[cells["status"] != CellStatus.SUCCESS][FAILED_COLUMNS]
+
+
 def failed_table(cells: pd.DataFrame) -> list[str]:
-    failed = cells[cells["status"] != CellStatus.SUCCESS]
+    failed = failed_cells(cells)
     if failed.empty:
         return []
-    columns = ["task", "method", "model", "seed", "split", "error"]
-    table = tabulate(failed[columns].values.tolist(), headers=columns, tablefmt="github")
+    table = tabulate(failed.values.tolist(), headers=FAILED_COLUMNS, tablefmt="github")
     return ["## Failed cells", "", table, ""]
 
 

@@ -37,6 +37,7 @@ def selection_groups(cells: pd.DataFrame) -> pd.DataFrame:
     pairs = zip(frame["method"], frame["selection_id"], strict=True)
     frame["method_label"] = [f"{method} (selected on dev over {targets[selection]})"
                              for method, selection in pairs]
+    frame["selection"] = [f"best dev over {targets[selection]}" for selection in frame["selection_id"]]
     return frame
 
 

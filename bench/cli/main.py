@@ -6,6 +6,7 @@ stderr), 130 interrupted."""
 from __future__ import annotations
 
 import argparse
+import shlex
 import signal
 import sys
 from collections.abc import Sequence
@@ -35,7 +36,8 @@ def build_parser() -> argparse.ArgumentParser:
                "130 interrupted (results written so far are kept)")
     commands = parser.add_subparsers(dest="command")
     add_run_arguments(commands.add_parser("run", help="run a grid of cells (the default command)"))
-    report = commands.add_parser("report", help="rewrite results.csv, report.md and the figures of a run")
+    report = commands.add_parser("report", help="rewrite results.csv, report.md, report.html and the "
+                                                "figures of a run")
     report.add_argument("out", nargs="?", default=DEFAULT_OUT)
     report.add_argument("--references", action="append", default=[], metavar="FILE",
                         help="a file of published results to set beside matching rows (repeatable; the "
@@ -51,6 +53,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from bench.cli.protocols import expand_protocol
 
     argv = list(sys.argv[1:] if argv is None else argv)
+    command = list(argv)
     if not argv:
         argv = list(EMBEDDED_DEFAULT_ARGS)
     elif argv[0] not in COMMANDS and argv[0] not in ("-h", "--help"):
@@ -61,6 +64,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if argv[0] == "run":
             argv = expand_protocol(argv)
         args = parser.parse_args(argv)
+        args.command_line = command_line(command)
         return _handler(args.command)(args)
     except BenchError as error:
         print(f"error: {error}", file=sys.stderr)
@@ -75,6 +79,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 143
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+def command_line(typed: list[str]) -> str:
+    """The command as typed, for report.html's header (no arguments: say which default ran)."""
+    if not typed:
+        return f"run_bench.py  (no arguments: {shlex.join(EMBEDDED_DEFAULT_ARGS)})"
+    return shlex.join(["run_bench.py", *typed])
 
 
 class Terminated(BaseException):  # noqa: N818  (it names the signal, not an error)
@@ -103,5 +114,6 @@ def command_report(args: argparse.Namespace) -> int:
     from reports import write_reports
 
     check_writable(Path(args.out).expanduser())
-    print(write_reports(Path(args.out).expanduser(), reference_files=[Path(f) for f in args.references]))
+    print(write_reports(Path(args.out).expanduser(), reference_files=[Path(f) for f in args.references],
+                        command=args.command_line))
     return 0

@@ -355,7 +355,8 @@ def command_run(args: argparse.Namespace) -> int:
     from bench.core.data import resolve_data_dir
     from bench.core.store import ResultsStore
     from bench.training.sweep import plan_jobs, run_sweep
-    from reports import CSV_FILE, REPORT_FILE, write_reports
+    from reports import CSV_FILE, HTML_FILE, REPORT_FILE, write_reports
+    from reports.latex import LATEX_FILE
     from reports.live import LiveReport
     from reports.loggers import SweepContext, close_loggers, logger_names, open_loggers
     from reports.references import load_references
@@ -370,14 +371,15 @@ def command_run(args: argparse.Namespace) -> int:
     check_writable(out)
     executor = make_executor(args, setup)
     jobs = side_by_side_order(args, grid, plan_jobs(grid, resolve_data_dir(args.data_dir)), out)
+    command = getattr(args, "command_line", "")
     trackers = open_loggers(loggers, SweepContext.for_out(out))
-    listeners = [*trackers, LiveReport(out, reference_files)]  # the report, readable mid-sweep
+    listeners = [*trackers, LiveReport(out, reference_files, command=command)]  # readable mid-sweep
     try:
         summary, _ = run_sweep(jobs, ResultsStore(out), executor, rerun=args.rerun, listeners=listeners)
     finally:
         close_loggers(trackers)
     if (out / RESULTS_FILE).exists():
-        print(write_reports(out, reference_files=reference_files))
-        print(f"wrote {out / CSV_FILE} and {out / REPORT_FILE}")
+        print(write_reports(out, reference_files=reference_files, command=command))
+        print(f"wrote {out / CSV_FILE}, {out / REPORT_FILE}, {out / LATEX_FILE} and {out / HTML_FILE}")
     print(summary.line())
     return 1 if summary.failed else 0

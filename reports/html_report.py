@@ -1,0 +1,83 @@
+"""report.html: one self-contained page beside report.md (leaderboard, drill-down, Pareto plot,
+failed cells), with Plotly and DataTables inlined so that it opens offline from disk for years."""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pandas as pd
+
+from bench import __version__
+from bench.core.store import RESULTS_FILE, write_atomically
+from reports.html_assets import load_assets
+from reports.html_data import failed_rows, header_facts, leaderboard_rows
+from reports.markdown import FAILED_COLUMNS, eval_limit_notes, mlm_head_notes, reference_notes
+from reports.references import Reference
+
+HTML_FILE = "report.html"
+_PLACEHOLDER = re.compile(r"\{\{(\w+)\}\}")
+
+
+def _inline_markdown(text: str) -> str:
+    """The notes borrowed from report.md: escaped, with their `code` spans kept as code."""
+    return re.sub(r"`([^`]+)`", r"<code>\1</code>", html.escape(text))
+
+
+def _facts_html(facts: dict[str, str]) -> str:
+    return "".join(f"<dt>{html.escape(name)}</dt><dd>{html.escape(value)}</dd>"
+                   for name, value in facts.items())
+
+
+def _failed_html(cells: pd.DataFrame) -> str:
+    rows = failed_rows(cells)
+    if not rows:
+        return '<p class="hint">No failed cells.</p>'
+    header = "".join(f"<th>{name}</th>" for name in FAILED_COLUMNS)
+    body = "".join("<tr>" + "".join(f'<td class="{name}">{html.escape(row[name])}</td>'
+                                    for name in FAILED_COLUMNS) + "</tr>" for row in rows)
+    return f'<table class="failed" id="failed"><thead><tr>{header}</tr></thead><tbody>{body}</tbody></table>'
+
+
+def _notes_html(groups: pd.DataFrame, references: Sequence[Reference]) -> str:
+    if groups.empty:
+        return '<p class="hint">No successful cells yet.</p>'
+    lines = [*mlm_head_notes(groups), *reference_notes(groups, references), *eval_limit_notes(groups)]
+    return "".join(f"<p>{_inline_markdown(line)}</p>" for line in lines if line)
+
+
+def _json_for_script(value: object) -> str:
+    """JSON that cannot end its <script> element early, whatever text a record holds."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).replace("</", "<\\/")
+
+
+def render_html(cells: pd.DataFrame, groups: pd.DataFrame, *, out_dir: Path, command: str = "",
+                references: Sequence[Reference] = ()) -> str:
+    """The whole page as text."""
+    assets = load_assets()
+    parts = {
+        "title": "PETBench report", "version": html.escape(__version__),
+        "written": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "results": f"<code>{html.escape(str(Path(out_dir) / RESULTS_FILE))}</code>",
+        "facts": _facts_html(header_facts(cells, command)),
+        "failed": _failed_html(cells), "notes": _notes_html(groups, references),
+        "data": _json_for_script({"rows": leaderboard_rows(cells, groups, references)}),
+        "datatables_css": assets.datatables_css, "report_css": assets.report_css,
+        "datatables_js": assets.datatables_js_base64, "plotly_js": assets.plotly_js,
+        "report_js": assets.report_js,
+    }
+    # one pass, so that no inlined file's text is ever read as a placeholder
+    return _PLACEHOLDER.sub(lambda match: parts[match[1]], assets.template)
+
+
+def write_html_report(out_dir: Path, cells: pd.DataFrame, groups: pd.DataFrame, *, command: str = "",
+                      references: Sequence[Reference] = ()) -> Path:
+    """Write report.html into `out_dir` (atomically) and return its path."""
+    path = Path(out_dir) / HTML_FILE
+    page = render_html(cells, groups, out_dir=out_dir, command=command, references=references)
+    write_atomically(path, page)
+    return path
