@@ -5,15 +5,18 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from pathlib import Path
 
 import pandas as pd
 
 from bench.core.records import CellStatus
+from bench.core.samples import SAMPLES_DIR, read_samples, samples_path
 from reports.markdown import devices_text, failed_cells, matching_references
 from reports.references import Reference
 from reports.search import selected_cells
 
 CELL_FIELDS = ("seed", "split", "score", "dev_score", "best_step", "wall_seconds", "cell_id")
+ERRORS_SHOWN = 50  # a cell's wrong eval examples listed in its drill-down (the file holds them all)
 
 
 def _number(value: object, digits: int = 4) -> float | None:
@@ -106,6 +109,32 @@ def leaderboard_rows(cells: pd.DataFrame, groups: pd.DataFrame,
     for (_, shots), part in groups.groupby(["model", "shots"], sort=False):
         rows += majority_rows(part)
         rows += [published_row(reference, str(shots)) for reference in matching_references(part, references)]
+    return rows
+
+
+def cell_errors(out_dir: Path, cell_id: str) -> dict | None:
+    """A cell's wrong eval examples from its --log-samples file (None without one), most confident first."""
+    path = samples_path(Path(out_dir) / SAMPLES_DIR, cell_id)
+    if not path.exists():
+        return None
+    samples = read_samples(path)
+    wrong = sorted((sample for sample in samples if not sample.correct),
+                   key=lambda sample: -sample.probabilities.get(sample.prediction, 0.0))
+    return {"wrong": len(wrong), "total": len(samples),
+            "examples": [{"text": sample.text, "gold": sample.gold, "prediction": sample.prediction,
+                          "p": _number(sample.probabilities.get(sample.prediction), 3)}
+                         for sample in wrong[:ERRORS_SHOWN]]}
+
+
+def attach_errors(rows: list[dict], out_dir: Path) -> list[dict]:
+    """Each drill-down cell with a samples file gains its errors (report.html shows them on a click)."""
+    if not (Path(out_dir) / SAMPLES_DIR).is_dir():
+        return rows
+    for row in rows:
+        for cell in row["cells"]:
+            errors = cell_errors(out_dir, cell["cell_id"])
+            if errors is not None:
+                cell["errors"] = errors
     return rows
 
 

@@ -15,7 +15,7 @@ import pandas as pd
 from bench import __version__
 from bench.core.store import RESULTS_FILE, write_atomically
 from reports.html_assets import load_assets
-from reports.html_data import failed_rows, header_facts, leaderboard_rows
+from reports.html_data import attach_errors, failed_rows, header_facts, leaderboard_rows
 from reports.markdown import FAILED_COLUMNS, eval_limit_notes, mlm_head_notes, reference_notes
 from reports.references import Reference
 
@@ -59,13 +59,14 @@ def render_html(cells: pd.DataFrame, groups: pd.DataFrame, *, out_dir: Path, com
                 references: Sequence[Reference] = ()) -> str:
     """The whole page as text."""
     assets = load_assets()
+    rows = attach_errors(leaderboard_rows(cells, groups, references), out_dir)
     parts = {
         "title": "PETBench report", "version": html.escape(__version__),
         "written": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "results": f"<code>{html.escape(str(Path(out_dir) / RESULTS_FILE))}</code>",
         "facts": _facts_html(header_facts(cells, command)),
         "failed": _failed_html(cells), "notes": _notes_html(groups, references),
-        "data": _json_for_script({"rows": leaderboard_rows(cells, groups, references)}),
+        "data": _json_for_script({"rows": rows}),
         "datatables_css": assets.datatables_css, "report_css": assets.report_css,
         "datatables_js": assets.datatables_js_base64, "plotly_js": assets.plotly_js,
         "report_js": assets.report_js,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -46,3 +48,10 @@ def build(method: str, model_path: Path, task: str = "sst2", **knobs: str) -> Bu
 def batch(built: BuiltMethod, examples: Sequence[Example]) -> dict:
     """Encoded, collated examples with their labels (what the loop feeds the model)."""
     return collate(built.encoder.encode(examples), built.encoder.pad_id)
+
+
+def page_data(page: str) -> dict:
+    """The data report.html carries as JSON (its leaderboard rows and their cells)."""
+    match = re.search(r'<script type="application/json" id="report-data">(.*?)</script>', page, re.S)
+    assert match, "report.html carries its data as JSON"
+    return json.loads(match[1])

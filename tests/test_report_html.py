@@ -11,6 +11,7 @@ import pytest
 from bench.core.store import RESULTS_FILE
 from reports import HTML_FILE, write_reports
 from scripts.html_report_size import synthetic_cell, write_results
+from tests.helpers import page_data
 
 # 2 tasks x 3 methods x 5 seeds, the last cell failed
 CELLS, TASKS, METHODS = 30, 2, 3
@@ -32,12 +33,6 @@ def report(tmp_path_factory) -> tuple[Path, str]:
     references.write_text(REFERENCE_YAML, encoding="utf-8")
     write_reports(folder, reference_files=[references], command="run_bench.py report out --references x.yaml")
     return folder, (folder / HTML_FILE).read_text(encoding="utf-8")
-
-
-def page_data(page: str) -> dict:
-    match = re.search(r'<script type="application/json" id="report-data">(.*?)</script>', page, re.S)
-    assert match, "report.html carries its data as JSON"
-    return json.loads(match[1])
 
 
 def rows_reported(folder: Path, cells: list) -> list[dict]:

@@ -11,7 +11,9 @@ import pytest
 from bench.cli.main import main
 from bench.core.samples import SAMPLES_DIR, read_samples, samples_path
 from bench.core.store import ResultsStore
+from reports import HTML_FILE
 from reports.stats import mcnemar_exact
+from tests.helpers import page_data
 
 FAST = ("--max-steps", "1", "--batch-size", "4", "--shots", "8", "--max-length", "48", "--executor", "inline")
 
@@ -39,6 +41,20 @@ def test_every_cell_writes_its_examples_and_they_reproduce_its_accuracy(logged_r
             assert sample.prediction == max(sample.probabilities, key=sample.probabilities.get)
     ids = [[s.id for s in read_samples(samples_path(out / SAMPLES_DIR, r.cell_id))] for r in records]
     assert ids[0] == ids[1]  # the same examples, in the same order, for both methods
+
+
+def test_report_html_lists_each_cells_wrong_examples_with_their_text(logged_run):
+    out, _ = logged_run
+    rows = [row for row in page_data((out / HTML_FILE).read_text(encoding="utf-8"))["rows"] if row["cells"]]
+    assert {row["method_name"] for row in rows} == {"full_ft", "lora"}
+    for row in rows:
+        (cell,) = row["cells"]
+        samples = read_samples(samples_path(out / SAMPLES_DIR, cell["cell_id"]))
+        wrong = [sample for sample in samples if not sample.correct]
+        assert (cell["errors"]["wrong"], cell["errors"]["total"]) == (len(wrong), len(samples))
+        assert {(e["text"], e["gold"], e["prediction"]) for e in cell["errors"]["examples"]} <= \
+            {(s.text, s.gold, s.prediction) for s in wrong}
+        assert all(example["text"] for example in cell["errors"]["examples"])
 
 
 def test_logging_samples_does_not_change_the_cell_id(capsys, logged_run):

@@ -15,17 +15,19 @@ from bench.core.task import Example
 
 SAMPLES_DIR = "samples"
 SUFFIX = ".jsonl.gz"
+TEXT_SEPARATOR = " ||| "
 
 
 @dataclass(frozen=True)
 class Sample:
-    """One eval example as the cell saw it: its position, a content id, gold and predicted labels."""
+    """One eval example as the cell saw it: its position, a content id, gold, prediction, its text."""
 
     index: int
     id: str  # a hash of the example's texts: the same example has the same id in every cell
     gold: str
     prediction: str
     probabilities: dict[str, float]  # per class (label-word scores already mapped to classes)
+    text: str = ""  # the example's fields joined by TEXT_SEPARATOR, for reading a cell's errors
 
     @property
     def correct(self) -> bool:
@@ -44,7 +46,8 @@ def example_id(example: Example) -> str:
 def make_samples(examples: Sequence[Example], predictions: Sequence[int],
                  probabilities: Sequence[Sequence[float]], labels: Sequence[str]) -> list[Sample]:
     return [Sample(index, example_id(example), labels[example.label], labels[predicted],
-                   {label: round(float(p), 6) for label, p in zip(labels, probs, strict=True)})
+                   {label: round(float(p), 6) for label, p in zip(labels, probs, strict=True)},
+                   TEXT_SEPARATOR.join(example.texts))
             for index, (example, predicted, probs) in enumerate(zip(examples, predictions, probabilities,
                                                                     strict=True))]
 

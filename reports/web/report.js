@@ -80,7 +80,19 @@ function drillDown(row) {
     + `<td>${cell.score ?? MISSING}</td><td>${cell.dev ?? MISSING}</td><td>${cell.best_step}</td>`
     + `<td>${cell.wall ?? MISSING}</td><td><code>${escapeHtml(cell.cell_id)}</code></td></tr>`).join("");
   if (!row.cells.length) return `<p class="drill">${escapeHtml(row.method)}: no cells measured here.</p>`;
-  return `<table class="drill">${header}${body}</table>`;
+  return `<table class="drill">${header}${body}</table>` + row.cells.map(cellErrors).join("");
+}
+
+function cellErrors(cell) {  // a --log-samples cell's wrong eval examples, most confident first
+  if (!cell.errors) return "";
+  const { wrong, total, examples } = cell.errors;
+  const listed = examples.length < wrong ? ` (the ${examples.length} most confident listed)` : "";
+  const body = examples.map((example) => `<tr><td>${escapeHtml(example.text)}</td>`
+    + `<td>${escapeHtml(example.gold)}</td><td>${escapeHtml(example.prediction)}</td>`
+    + `<td>${example.p ?? MISSING}</td></tr>`).join("");
+  return `<details class="drill errors"><summary>seed ${cell.seed}${cell.split ? `, split ${escapeHtml(cell.split)}` : ""}: `
+    + `${wrong} of ${total} eval examples wrong${listed}</summary><table><tr><th>text</th><th>gold</th>`
+    + `<th>prediction</th><th>p(prediction)</th></tr>${body}</table></details>`;
 }
 
 table.on("click", "tbody tr", function () {
