@@ -8,9 +8,15 @@ from bench.core.family import Capability
 from bench.core.knobs import knob
 from bench.core.method import BuiltMethod, GradientConfig, learning_rate_knob, register_method
 from bench.core.models import ModelRef, read_model_card
-from bench.core.task import TaskSpec
+from bench.core.task import Example, TaskSpec
 from methods.encoding import TemplateEncoder
-from methods.mlm import LABEL_WORDS_ONLY_HELP, freeze_backbone_keep_head, load_mlm_classifier
+from methods.mlm import (
+    CALIBRATION_HELP,
+    LABEL_WORDS_ONLY_HELP,
+    Calibration,
+    freeze_backbone_keep_head,
+    load_mlm_classifier,
+)
 
 
 @dataclass(frozen=True)
@@ -18,6 +24,7 @@ class HardPromptConfig(GradientConfig):
     learning_rate: float = learning_rate_knob(1e-4)
     freeze_backbone: bool = knob(False, "train the MLM head only")
     label_words_only: bool = knob(True, LABEL_WORDS_ONLY_HELP)
+    calibration: Calibration = knob(Calibration.NONE, CALIBRATION_HELP)
 
 
 @register_method("hard_prompt", config=HardPromptConfig, needs=(Capability.MLM_HEAD,), zero_shot=True)
@@ -30,4 +37,7 @@ def build_hard_prompt(config: HardPromptConfig, *, model: ModelRef, task: TaskSp
     encoder = TemplateEncoder(tokenizer, task.template, task.text_fields,
                               n_masks=classifier.verbalizer.n_masks, max_length=max_length,
                               text_prefix=read_model_card(model).text_prefix)
+    if config.calibration == Calibration.EMPTY:
+        [content_free] = encoder.encode([Example(tuple("" for _ in task.text_fields), 0)])
+        classifier.calibrate_with(content_free)
     return BuiltMethod(classifier, encoder, mlm_head=head)
