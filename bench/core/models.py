@@ -11,7 +11,7 @@ import json
 import os
 import socket
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from bench.core.errors import BenchError
@@ -48,6 +48,7 @@ class ModelCard:
     pooling: str = ""  # how the encoder is meant to be read ("mean" for sentence encoders)
     text_prefix: str = ""  # what the model card asks to put before every input ("query: " for e5)
     source: str = ""
+    facts: dict = field(default_factory=dict)  # how a stage made the head (PCP: teacher, labels, texts)
 
 
 def cache_dir() -> Path:

@@ -217,3 +217,17 @@ def _json(values: dict) -> str:
 
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def trained_method(cell: CellSpec, splits: CellSplits,
+                   device: DeviceChoice) -> tuple[BuiltMethod, TrainOutcome]:
+    """Build, encode and train (or fit) a cell's method as a sweep cell does, and keep the trained
+    method (PCP's teacher then labels texts with it)."""
+    from transformers import set_seed
+
+    config = cell.method_config()
+    set_seed(cell.seed)
+    built = get_method(cell.method).build(config, model=cell.model, task=cell.task,
+                                          max_length=cell.train.max_length)
+    check_trains_claim(cell.method, built)
+    return built, _train(built, cell, config, _encode(built, splits), splits, device)
