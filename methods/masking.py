@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import torch
+from torch import nn
 
 from bench.core.task import MASK_SLOT
 
@@ -32,6 +33,15 @@ def mask_batch(input_ids: torch.Tensor, special: torch.Tensor, tokenizer, probab
     if forced is not None:
         inputs[forced] = tokenizer.mask_token_id
     return inputs, labels
+
+
+def masked_positions_loss(encoder: nn.Module, head: nn.Module,
+                          batch: dict[str, torch.Tensor]) -> torch.Tensor:
+    """Cross-entropy of the MLM head applied at the masked positions only (labels not IGNORED)."""
+    labels = batch["labels"]
+    hidden = encoder(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"])[0]
+    chosen = labels != IGNORED
+    return nn.functional.cross_entropy(head(hidden[chosen]).float(), labels[chosen])
 
 
 class TextBatches:

@@ -128,6 +128,12 @@ class MaskedLMClassifier(nn.Module):
             verbalizer = VerbalizerScores(token_ids)
         self.verbalizer = verbalizer
         self.content_free: EncodedExample | None = None
+        self.auxiliary: nn.Module | None = None  # PET's auxiliary MLM term (methods.auxiliary_mlm)
+        self.auxiliary_weight = 0.0  # the loop trains on (1 - w) * task loss + w * auxiliary_loss()
+
+    def auxiliary_loss(self) -> torch.Tensor:
+        """The auxiliary MLM loss of the encoder and head on the next batch of unlabelled texts."""
+        return self.auxiliary.loss(self.encoder, self.head)
 
     def calibrate_with(self, content_free: EncodedExample) -> None:
         """Score against this content-free input from now on (eval mode only)."""
