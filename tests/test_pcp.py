@@ -70,7 +70,7 @@ def test_pcp_lines_carry_the_teachers_word_and_never_a_dev_or_eval_text(tmp_path
     assert facts["dropped_equal_to_dev_or_eval"] == 5 and facts["texts_used"] == 40 and facts["steps"] == 4
     assert sum(facts["pseudo_labels"].values()) == 40
     assert set(facts["pseudo_labels"]) == {"Negative", "Positive"}
-    assert "5 dropped as equal to a dev or eval text" in card["mlm_head_detail"]
+    assert "(45 sampled, 5 of them dropped as equal to a dev or eval text" in card["mlm_head_detail"]
     grid = tiny_grid(tmp_path / "pcp", tasks=("eprstmt",), methods=("hard_prompt",), shots="default")
     [record] = run_tiny(grid, tmp_path / "run", data_dir)
     from reports import write_reports

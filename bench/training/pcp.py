@@ -134,7 +134,7 @@ def run_pcp(model: ModelRef, task: TaskSpec, data: TaskData, texts: Sequence[Tex
                                                                       labels))
     note = StageNote(label=f"PCP: {config.teacher}, {len(lines):,} texts, {stage.steps} steps",
                      detail=_detail(facts), facts=tuple(facts.items()))
-    where = f"{task.name} texts from {source} in the template with {config.teacher}'s pseudo-label words"
+    where = f"{source} in the template with {config.teacher}'s pseudo-label words"
     return pretrain(model, lines, source=where, out=out, config=stage, device=device,
                     forced=spans if config.mask_label_word else (), note=note)
 
@@ -163,6 +163,7 @@ def _detail(facts: dict) -> str:
     return (f"PCP: teacher {facts['teacher']} (dev {'-' if dev is None else f'{100 * dev:.1f}'}) trained "
             f"on {facts['teacher_train_examples']} labelled examples of {facts['task']}{split} (seed "
             f"{facts['teacher_seed']}); {facts['texts_used']} of {facts['texts_read']} unlabelled texts "
-            f"used ({facts['dropped_equal_to_dev_or_eval']} dropped as equal to a dev or eval text, "
+            f"used ({facts['texts_sampled']} sampled, {facts['dropped_equal_to_dev_or_eval']} of them "
+            f"dropped as equal to a dev or eval text, "
             f"{facts['below_threshold']} below the threshold {facts['threshold']:g}); pseudo-labels "
             f"{shares}; the label word {masked}")
