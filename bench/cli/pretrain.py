@@ -146,9 +146,12 @@ def _check_pcp_options(args: argparse.Namespace) -> None:
 
 
 def command_probe(args: argparse.Namespace) -> int:
+    from bench.cli.plugins import load_builtins
     from bench.core.device import choose_device
     from bench.core.models import resolve_model
     from bench.training.fill_mask import fill_mask
+
+    load_builtins()  # the encoder families that read the checkpoint
 
     if args.top_k < 1:
         raise BenchError("--top-k must be at least 1")
