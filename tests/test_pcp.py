@@ -127,3 +127,5 @@ def test_pcp_refuses_what_it_cannot_do(capsys, tmp_path, tiny_model, data_dir):
     assert "exactly one task" in capsys.readouterr().err
     assert main([*common, "--pcp", "--tasks", "sst2", "--teacher", "no_such_method"]) == 2
     assert "unknown method 'no_such_method'" in capsys.readouterr().err
+    assert main([*common, "--pcp", "--tasks", "eprstmt", "--split", "0", "--batch-size", "64"]) == 2
+    assert "texts are too few for a stage with batch size 64" in capsys.readouterr().err

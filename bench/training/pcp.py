@@ -26,7 +26,7 @@ from bench.core.unlabelled import Texts
 from bench.training.batching import evaluation_batches
 from bench.training.cells import CellSpec, method_choice
 from bench.training.loop import TrainConfig, to_device
-from bench.training.pretrain import PretrainConfig, PretrainOutcome, StageNote, pretrain
+from bench.training.pretrain import PretrainConfig, PretrainOutcome, StageNote, heldout_count, pretrain
 from bench.training.runner import trained_method
 
 
@@ -100,6 +100,7 @@ def teach(cell: CellSpec, splits: CellSplits, texts: Sequence[Texts], device: De
 
 
 def teacher_cell(task: TaskSpec, model: ModelRef, split: str | None, config: PcpConfig) -> CellSpec:
+    """The teacher as a sweep cell: its method's defaults, the loop's defaults, the seed's examples."""
     choice = method_choice(config.teacher)
     return CellSpec(task, choice.name, choice.knobs, model, config.teacher_seed,
                     resolve_shots(config.shots, task), split, TrainConfig())
@@ -124,6 +125,7 @@ def run_pcp(model: ModelRef, task: TaskSpec, data: TaskData, texts: Sequence[Tex
     if 0 < config.max_texts < len(sampled):
         sampled = random.Random(config.teacher_seed).sample(sampled, config.max_texts)
     kept, dropped = unseen(sampled, splits)
+    heldout_count(len(kept), stage)  # too few texts is an error before the teacher trains
     teacher = teach(cell, splits, kept, device)
     chosen = [i for i, confidence in enumerate(teacher.confidences) if confidence >= config.threshold]
     if len(chosen) < stage.batch_size:

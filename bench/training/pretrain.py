@@ -174,15 +174,21 @@ def pretrain(model_ref: ModelRef, texts: Sequence[str], *, source: str, out: Pat
     return PretrainOutcome(out, steps, before, after, resumed_from)
 
 
+def heldout_count(texts: int, config: PretrainConfig) -> int:
+    """How many of the texts are held out; a one-line error when too few remain to train on."""
+    count = min(config.heldout, texts // 5)
+    if count < 1 or texts - count < config.batch_size:
+        raise BenchError(f"{texts} texts are too few for a stage with batch size {config.batch_size}: "
+                         f"add texts (more tasks, --text-file, --unlabelled) or lower --batch-size")
+    return count
+
+
 def _split(tokenizer, texts: Sequence[str], forced: Sequence[Span],
            config: PretrainConfig) -> tuple[TextBatches, TextBatches]:
     """(held-out texts, training texts), split by the seed (each text keeps its forced span)."""
     order = list(range(len(texts)))
     random.Random(config.seed).shuffle(order)
-    count = min(config.heldout, len(texts) // 5)
-    if count < 1 or len(texts) - count < config.batch_size:
-        raise BenchError(f"{len(texts)} texts are too few for a stage with batch size {config.batch_size}: "
-                         f"add texts (more tasks, --text-file) or lower --batch-size")
+    count = heldout_count(len(texts), config)
     def part(indices: Sequence[int]) -> TextBatches:
         spans = [forced[i] for i in indices] if forced else []
         return TextBatches(tokenizer, [texts[i] for i in indices], config.max_length, spans)
