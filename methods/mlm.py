@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from enum import StrEnum
 
 import torch
 from torch import nn
 from torch.nn import functional
 
+from bench.core.encoded import EncodedExample
 from bench.core.family import family_of
 from bench.core.loading import load_masked_lm, load_tokenizer
 from bench.core.method import MlmHead
@@ -93,8 +95,27 @@ def gather_positions(hidden: torch.Tensor, positions: torch.Tensor) -> torch.Ten
     return hidden.gather(1, positions.unsqueeze(-1).expand(-1, -1, hidden.shape[-1]))
 
 
+class Calibration(StrEnum):
+    """Contextual calibration of the label-word scores (Zhao et al. 2021)."""
+
+    NONE = "none"
+    EMPTY = "empty"  # divide out the label distribution the head gives the template with empty fields
+
+
+CALIBRATION_HELP = ("contextual calibration at scoring time (zero-shot and after training): empty = divide "
+                    "the label-word probabilities by those the head gives the template with empty text "
+                    "fields (a content-free input), so the head's prior over label words drops out")
+
+
+def calibrated(scores: torch.Tensor, content_free: torch.Tensor) -> torch.Tensor:
+    """Log of p(label | input) / p(label | content-free input), each normalised over the labels."""
+    prior = functional.log_softmax(content_free.float(), dim=-1)
+    return functional.log_softmax(scores.float(), dim=-1) - prior
+
+
 class MaskedLMClassifier(nn.Module):
-    """Encoder + MLM head applied only at the mask positions, read out through a verbalizer."""
+    """Encoder + MLM head applied only at the mask positions, read out through a verbalizer; with a
+    content-free input set, scores in eval mode are calibrated against it (training sees raw scores)."""
 
     def __init__(self, masked_lm: nn.Module, token_ids: Sequence[Sequence[int]], *,
                  label_words_only: bool = False) -> None:
@@ -106,6 +127,17 @@ class MaskedLMClassifier(nn.Module):
                 self.head, parts.decoder, verbalizer.words):
             verbalizer = VerbalizerScores(token_ids)
         self.verbalizer = verbalizer
+        self.content_free: EncodedExample | None = None
+        self.auxiliary: nn.Module | None = None  # PET's auxiliary MLM term (methods.auxiliary_mlm)
+        self.auxiliary_weight = 0.0  # the loop trains on (1 - w) * task loss + w * auxiliary_loss()
+
+    def auxiliary_loss(self) -> torch.Tensor:
+        """The auxiliary MLM loss of the encoder and head on the next batch of unlabelled texts."""
+        return self.auxiliary.loss(self.encoder, self.head)
+
+    def calibrate_with(self, content_free: EncodedExample) -> None:
+        """Score against this content-free input from now on (eval mode only)."""
+        self.content_free = content_free
 
     def score_hidden(self, hidden: torch.Tensor, mask_positions: torch.Tensor) -> torch.Tensor:
         return self.verbalizer(self.head(gather_positions(hidden, mask_positions)))
@@ -113,7 +145,14 @@ class MaskedLMClassifier(nn.Module):
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor,
                 mask_positions: torch.Tensor) -> torch.Tensor:
         hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
-        return self.score_hidden(hidden, mask_positions)
+        scores = self.score_hidden(hidden, mask_positions)
+        if self.training or self.content_free is None:
+            return scores
+        # the current head's prior: recomputed at every scoring pass, as training moves it
+        ids = torch.tensor([self.content_free.input_ids], device=input_ids.device)
+        positions = torch.tensor([self.content_free.mask_positions], device=input_ids.device)
+        hidden = self.encoder(input_ids=ids, attention_mask=torch.ones_like(ids)).last_hidden_state
+        return calibrated(scores, self.score_hidden(hidden, positions))
 
 
 def freeze_backbone_keep_head(classifier: MaskedLMClassifier, *, train_head: bool) -> None:

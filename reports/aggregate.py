@@ -74,7 +74,7 @@ def group_frame(cells: pd.DataFrame, *, by: str = "config_id") -> pd.DataFrame:
         peak_mib=("peak_memory_bytes", lambda values: values.mean() / 2**20),
         memory_kind=("memory_kind", "first"), trainable=("trainable_params", "first"),
         total=("total_params", "first"), mlm_head=("mlm_head", "first"),
-        mlm_head_detail=("mlm_head_detail", "first"),
+        mlm_head_detail=("mlm_head_detail", "first"), mlm_head_label=("mlm_head_label", "first"),
         pooling=("pooling", "first"), device=("device", "first"), dtype=("dtype", "first"),
         cpu=("cpu", "first"),
         cells_on_machine=("cells_on_machine", "max"), zero_shot=("zero_shot", "first"),

@@ -97,13 +97,20 @@ def measurement_table(groups: pd.DataFrame) -> str:
              _points(row.dev_mean) if pd.notna(row.dev_mean) else "-",
              rate(row.train_sps, row.cells_on_machine), rate(row.eval_sps, row.cells_on_machine),
              f"{row.peak_mib:.0f}", f"{row.trainable:,}", f"{100 * row.trainable_share:.3g}%",
-             row.pooling or "-", f"{row.mlm_head} (see note)" if row.mlm_head_detail else row.mlm_head,
+             row.pooling or "-", _head_column(row),
              row.n_train, row.cells_on_machine]
             for row in groups.itertuples()]
     headers = ["task", "method", "runs", "splits", "score", "dev", "train samples/s", "eval samples/s",
                "peak MiB", "trainable params", "trainable %", "pooling", "MLM head", "n train",
                "cells on machine"]
     return tabulate(rows, headers=headers, tablefmt="github")
+
+
+def _head_column(row) -> str:
+    """The origin with its label (`continued (PCP: ...)`), else a pointer to the note for details."""
+    if row.mlm_head_label:
+        return f"{row.mlm_head} ({row.mlm_head_label})"
+    return f"{row.mlm_head} (see note)" if row.mlm_head_detail else row.mlm_head
 
 
 def budget_table(groups: pd.DataFrame) -> str:

@@ -14,7 +14,7 @@ pip_quietly() {  # pip's own output only when it fails
 }
 pip_quietly --upgrade pip
 pip_quietly torch==2.13.0
-pip_quietly ".[test,ray,setfit,mlflow,wandb]"
+pip_quietly ".[test,ray,setfit,mlflow,wandb,splade]"
 # newest of each direct dependency, whatever pyproject.toml's bounds say
 deps=$("$py" -c 'import tomllib, re; d = tomllib.load(open("pyproject.toml", "rb"))["project"]["dependencies"]; print(" ".join(re.split("[<>=!~ ;\\[]", x)[0] for x in d if not x.startswith("torch")))')
 pip_quietly --upgrade $deps "$@"

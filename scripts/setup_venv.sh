@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Creates .venv with the CPU build of torch (on disk here) and the project with its test, ray,
-# setfit, mlflow and wandb extras, at the exact versions of constraints.txt (the lock; scripts/update_lock.sh
-# re-resolves it).
+# setfit, mlflow, wandb and splade extras, at the exact versions of constraints.txt (the lock;
+# scripts/update_lock.sh re-resolves it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ ! -x .venv/bin/python ]; then
@@ -10,4 +10,4 @@ fi
 .venv/bin/python -m pip install -q --upgrade pip
 # torch first and pinned, so that no dependency pulls a multi-GB CUDA build
 .venv/bin/python -m pip install -q -c constraints.txt torch==2.13.0
-.venv/bin/python -m pip install -q -c constraints.txt -e ".[test,ray,setfit,mlflow,wandb]"
+.venv/bin/python -m pip install -q -c constraints.txt -e ".[test,ray,setfit,mlflow,wandb,splade]"

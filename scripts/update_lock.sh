@@ -13,7 +13,7 @@ pip_quietly() {  # pip's own output only when it fails
 }
 pip_quietly --upgrade pip
 pip_quietly torch==2.13.0
-pip_quietly ".[test,ray,setfit,mlflow,wandb]" "$@"
+pip_quietly ".[test,ray,setfit,mlflow,wandb,splade]" "$@"
 "$env_dir/bin/python" -m pytest -q -m "not slow" -p no:cacheprovider
 {
     echo "# The exact versions the tests passed with; written by scripts/update_lock.sh $*"

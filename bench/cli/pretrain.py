@@ -9,6 +9,7 @@ from pathlib import Path
 from bench.cli.options import add_dataclass_options, dataclass_from_options
 from bench.core.errors import BenchError
 from bench.core.method import HeadOrigin
+from bench.training.pcp import PcpConfig
 from bench.training.pretrain import PretrainConfig
 
 
@@ -18,7 +19,10 @@ def add_pretrain_commands(commands) -> None:
                          "for prompt methods); --model DIR then uses the result",
         description="Texts come from the train split of --tasks (never dev or eval) and/or --text-file; "
                     "with --template each is wrapped in its task's template (its [MASK] slot carries no "
-                    "loss).")
+                    "loss). With --pcp (prompt-based continued pretraining) a teacher method trained on "
+                    "the task's labelled examples pseudo-labels its unlabelled texts (its train texts, "
+                    "labels ignored, or --unlabelled) and each is written into the template with its "
+                    "pseudo-label's word in the slot; texts equal to a dev or eval text are dropped.")
     stage.add_argument("--model", default=None,
                        help="embedded name, local folder or hub id (default as in run)")
     stage.add_argument("--out", required=True, help="folder for the checkpoint (and its resumable state)")
@@ -27,11 +31,17 @@ def add_pretrain_commands(commands) -> None:
                        help="official split of those tasks (default: each task's own)")
     stage.add_argument("--template", action="store_true", help="wrap each text in its task's template")
     stage.add_argument("--text-file", default=None, help="a UTF-8 file of texts, one per line")
+    stage.add_argument("--pcp", action="store_true",
+                       help="prompt-based continued pretraining on pseudo-labelled template lines (one task)")
+    stage.add_argument("--unlabelled", default=None, metavar="FILE",
+                       help="with --pcp: FewCLUE's unlabeled.json (the task's fields) or a text file (a pair "
+                            "task's fields tab-separated); default: the task's train texts")
     stage.add_argument("--data-dir", default=None, help="root of the datasets (as in run)")
     stage.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     stage.add_argument("--plugin", action="append", default=[], metavar="FILE",
                        help="plugin or task file")
     add_dataclass_options(stage.add_argument_group("stage"), PretrainConfig)
+    add_dataclass_options(stage.add_argument_group("pcp (with --pcp)"), PcpConfig)
     probe = commands.add_parser("probe",
                                 help="top-k words a checkpoint's MLM head puts at each [MASK] of a text")
     probe.add_argument("texts", nargs="+", help='texts with [MASK] (or <mask>), e.g. "It was [MASK] ."')
@@ -68,10 +78,36 @@ def _texts(args: argparse.Namespace) -> tuple[list[str], str, list]:
 
 
 def _wrapped(task, texts: tuple[str, ...]) -> str:
-    text = task.template
-    for name, value in zip(task.text_fields, texts, strict=True):
-        text = text.replace("{" + name + "}", value)
-    return text
+    from bench.core.task import filled_template
+
+    return filled_template(task, texts)[0]
+
+
+def _pcp_stage(args: argparse.Namespace, config: PretrainConfig, out: Path, device):
+    """The PCP stage on one task: its labelled split trains the teacher, its texts get pseudo-labels."""
+    from bench.cli.run import _comma_list, _model
+    from bench.core.data import load_task_data, resolve_data_dir
+    from bench.core.task import get_task
+    from bench.core.unlabelled import read_unlabelled
+    from bench.training.pcp import run_pcp
+
+    names = _comma_list(args.tasks)
+    if len(names) != 1:
+        raise BenchError("--pcp needs exactly one task in --tasks (its template, label words and teacher)")
+    if args.text_file or args.template:
+        raise BenchError("--pcp writes its own template lines: drop --text-file / --template (unlabelled "
+                         "texts go in --unlabelled)")
+    task = get_task(names[0])
+    split = args.split if task.splits and args.split else task.default_split
+    data = load_task_data(task, data_dir=resolve_data_dir(args.data_dir), split=split)
+    if args.unlabelled:
+        texts = read_unlabelled(Path(args.unlabelled), task)
+        source = f"{Path(args.unlabelled).name} ({len(texts)})"
+    else:
+        texts = [example.texts for example in data.train]
+        source = f"{task.name}{f' split {split}' if split else ''} train texts ({len(texts)}, labels ignored)"
+    return run_pcp(_model(args.model, (task,)), task, data, texts, source=source, split=split, out=out,
+                   stage=config, config=dataclass_from_options(PcpConfig, args), device=device)
 
 
 def command_pretrain(args: argparse.Namespace) -> int:
@@ -83,12 +119,16 @@ def command_pretrain(args: argparse.Namespace) -> int:
 
     load_plugins(plugin_files(args.plugin))
     config = dataclass_from_options(PretrainConfig, args)
-    texts, source, tasks = _texts(args)
     out = Path(args.out)
     if (out / MODEL_CARD).is_file() and not (out / STATE_FILE).is_file():
         raise BenchError(f"{out} already holds a finished checkpoint: pick another --out")
-    model = _model(args.model, tuple(tasks))
-    outcome = pretrain(model, texts, source=source, out=out, config=config, device=choose_device(args.device))
+    _check_pcp_options(args)
+    if args.pcp:
+        outcome = _pcp_stage(args, config, out, choose_device(args.device))
+    else:
+        texts, source, tasks = _texts(args)
+        outcome = pretrain(_model(args.model, tuple(tasks)), texts, source=source, out=out, config=config,
+                           device=choose_device(args.device))
     resumed = f" (resumed at step {outcome.resumed_from})" if outcome.resumed_from else ""
     print(f"wrote {outcome.folder}: {outcome.steps} steps{resumed}; held-out MLM loss "
           f"{outcome.heldout_loss_before:.3f} -> {outcome.heldout_loss_after:.3f}")
@@ -96,10 +136,22 @@ def command_pretrain(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check_pcp_options(args: argparse.Namespace) -> None:
+    """PCP's options mean nothing without --pcp: say so rather than ignore them."""
+    names = (*PcpConfig.__dataclass_fields__, "unlabelled")
+    given = [name for name in names if getattr(args, name) is not None]
+    if given and not args.pcp:
+        shown = ", ".join("--" + name.replace("_", "-") for name in given)
+        raise BenchError(f"{shown} only apply with --pcp: add --pcp, or drop them")
+
+
 def command_probe(args: argparse.Namespace) -> int:
+    from bench.cli.plugins import load_builtins
     from bench.core.device import choose_device
     from bench.core.models import resolve_model
     from bench.training.fill_mask import fill_mask
+
+    load_builtins()  # the encoder families that read the checkpoint
 
     if args.top_k < 1:
         raise BenchError("--top-k must be at least 1")

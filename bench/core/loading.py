@@ -92,8 +92,9 @@ def load_masked_lm(ref: ModelRef):
         return model, MlmHead(HeadOrigin.NEW, facts)
     card = read_model_card(ref)
     if card.mlm_head_origin == HeadOrigin.CONTINUED:
-        return model, MlmHead(HeadOrigin.CONTINUED, card.mlm_head_detail)
-    return model, MlmHead(HeadOrigin.PRETRAINED, facts)
+        return model, MlmHead(HeadOrigin.CONTINUED, card.mlm_head_detail, card.mlm_head_label)
+    detail = "; ".join(part for part in (card.mlm_head_detail, facts) if part)
+    return model, MlmHead(HeadOrigin.PRETRAINED, detail, card.mlm_head_label)
 
 
 def load_encoder(ref: ModelRef, *, with_pooler: bool = False):

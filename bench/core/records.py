@@ -72,6 +72,7 @@ class CellResult:
     total_params: int = 0
     mlm_head: str = "none"  # a HeadOrigin value
     mlm_head_detail: str = ""
+    mlm_head_label: str = ""  # the few words the report's MLM-head column shows beside the origin
     pooling: str = ""  # how a classification head read the encoder
     wall_seconds: float = 0.0
     # where the wall time went: start-up (the cell's process, its imports and plugins), model load and

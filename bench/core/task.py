@@ -148,6 +148,21 @@ class TaskData:
     fingerprint: str  # a hash of the content of every file read
 
 
+def filled_template(task: TaskSpec, texts: tuple[str, ...],
+                    slot: str = MASK_SLOT) -> tuple[str, tuple[int, int]]:
+    """The template with the text fields filled in and `slot` (a label word, or [MASK] itself) in its
+    slot, and the slot's character span. Pieces are joined in order, so a text that happens to
+    contain "[MASK]" or "{field}" is never taken for the template's own."""
+    values = dict(zip(task.text_fields, texts, strict=True))
+    line, span = "", (0, 0)
+    for piece in re.split(r"(\{[\w.]+\}|\[MASK\])", task.template):
+        field_name = FIELD_REFERENCE.fullmatch(piece)
+        if piece == MASK_SLOT:
+            span = (len(line), len(line) + len(slot))
+        line += values[field_name.group(1)] if field_name else slot if piece == MASK_SLOT else piece
+    return line, span
+
+
 TASKS: Registry[TaskSpec] = Registry("task")
 
 

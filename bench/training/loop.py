@@ -303,10 +303,12 @@ def train_step(model: nn.Module, batch: Batch | Sequence[Batch], optimizer: torc
                config: TrainConfig, device: DeviceChoice) -> torch.Tensor:
     """One optimiser step on a batch (labels included), or on the parts of one batch: each part's
     summed loss over the whole batch's size is backpropagated, so the gradients add up to the mean
-    loss's over the batch. Returns the detached batch loss, unsynchronised."""
+    loss's over the batch. A model with an auxiliary_weight w trains on (1 - w) * that loss + w * its
+    auxiliary_loss(). Returns the detached batch loss, unsynchronised."""
     model.train()
     parts = [batch] if isinstance(batch, dict) else list(batch)
     examples = sum(len(part["labels"]) for part in parts)
+    weight = getattr(model, "auxiliary_weight", 0.0)  # a method's auxiliary loss (PET's MLM term)
     total = None
     for inputs in parts:
         labels = inputs.pop("labels")
@@ -316,8 +318,14 @@ def train_step(model: nn.Module, batch: Batch | Sequence[Batch], optimizer: torc
             loss = functional.cross_entropy(logits.float(), labels)
         else:
             loss = functional.cross_entropy(logits.float(), labels, reduction="sum") / examples
+        loss = (1 - weight) * loss if weight else loss
         loss.backward()
         total = loss.detach() if total is None else total + loss.detach()
+    if weight:
+        with device.autocast():
+            auxiliary = weight * model.auxiliary_loss()
+        auxiliary.backward()
+        total = total + auxiliary.detach()
     # the optimiser holds exactly the trainable parameters: no scan of the whole model per step
     parameters = [p for group in optimizer.param_groups for p in group["params"]]
     torch.nn.utils.clip_grad_norm_(parameters, config.max_grad_norm)

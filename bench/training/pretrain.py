@@ -25,12 +25,11 @@ from bench.core.knobs import knob, validate_knobs
 from bench.core.loading import load_masked_lm, load_tokenizer
 from bench.core.method import HeadOrigin
 from bench.core.models import ModelCard, ModelRef, read_model_card, sentence_pooling, write_model_card
-from bench.core.task import MASK_SLOT
 from bench.training.loop import TrainConfig, linear_schedule, make_optimizer, to_device
+from methods.masking import IGNORED, Span, TextBatches, mask_batch, masked_positions_loss
 from methods.mlm import split_masked_lm
 
 STATE_FILE = ".pretrain-state.pt"
-IGNORED = -100  # label of positions that carry no loss
 
 
 @dataclass(frozen=True)
@@ -52,12 +51,23 @@ class PretrainConfig:
         validate_knobs(self)
         layers(self.trains)
 
-    def signature(self, model: ModelRef, texts: Sequence[str]) -> str:
+    def signature(self, model: ModelRef, texts: Sequence[str], forced: Sequence[Span] = ()) -> str:
         digest = hashlib.sha256(json.dumps(dataclasses.asdict(self), sort_keys=True).encode())
         digest.update(model.fingerprint.encode())
         for text in texts:
             digest.update(text.encode())
+        digest.update(json.dumps(list(forced)).encode())
         return digest.hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class StageNote:
+    """What a caller (PCP) adds to the checkpoint's card: a short label for the report's MLM-head
+    column, a sentence for its note, and structured facts."""
+
+    label: str = ""
+    detail: str = ""
+    facts: tuple[tuple[str, object], ...] = ()
 
 
 def layers(trains: str) -> int | None:
@@ -88,20 +98,6 @@ def set_trainable(model: nn.Module, trains: str) -> None:
         layer.requires_grad_(True)
 
 
-def mask_batch(input_ids: torch.Tensor, special: torch.Tensor, tokenizer, probability: float,
-               generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
-    """(inputs, labels): of the positions that are not special, `probability` are chosen; 80% of
-    those become the mask token, 10% a random token, 10% stay; labels elsewhere are ignored."""
-    chosen = (torch.rand(input_ids.shape, generator=generator) < probability) & ~special
-    labels = torch.where(chosen, input_ids, torch.full_like(input_ids, IGNORED))
-    inputs = input_ids.clone()
-    roll = torch.rand(input_ids.shape, generator=generator)
-    inputs[chosen & (roll < 0.8)] = tokenizer.mask_token_id
-    randomised = chosen & (roll >= 0.8) & (roll < 0.9)
-    inputs[randomised] = torch.randint(len(tokenizer), input_ids.shape, generator=generator)[randomised]
-    return inputs, labels
-
-
 @dataclass(frozen=True)
 class PretrainOutcome:
     folder: Path
@@ -111,43 +107,11 @@ class PretrainOutcome:
     resumed_from: int
 
 
-class TextBatches:
-    """Tokenised texts; the [MASK] slots of a template (already the mask token) never carry loss."""
-
-    def __init__(self, tokenizer, texts: Sequence[str], max_length: int) -> None:
-        self.tokenizer = tokenizer
-        filled = [text.replace(MASK_SLOT, tokenizer.mask_token) for text in texts]
-        encoded = tokenizer(filled, truncation=True, max_length=max_length, return_special_tokens_mask=True)
-        self.ids, self.special = encoded["input_ids"], encoded["special_tokens_mask"]
-
-    def __len__(self) -> int:
-        return len(self.ids)
-
-    def batch(self, indices: Sequence[int]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """(ids, positions that never carry loss, attention mask), padded to the longest text."""
-        width = max(len(self.ids[i]) for i in indices)
-        ids = torch.full((len(indices), width), self.tokenizer.pad_token_id or 0, dtype=torch.long)
-        special = torch.ones((len(indices), width), dtype=torch.bool)
-        attention = torch.zeros((len(indices), width), dtype=torch.long)
-        for row, index in enumerate(indices):
-            length = len(self.ids[index])
-            ids[row, :length] = torch.tensor(self.ids[index])
-            special[row, :length] = torch.tensor(self.special[index], dtype=torch.bool)
-            attention[row, :length] = 1
-        special |= ids == self.tokenizer.mask_token_id  # a template's slot: its word is unknown
-        return ids, special, attention
-
-
 def masked_lm_loss(model: nn.Module, batch: dict[str, torch.Tensor]) -> torch.Tensor:
     """The masked-LM loss with the head applied only at the masked positions. The model's own
     forward projects every position onto the vocabulary: with multilingual-e5-small's 250k pieces
     that is 4 GB of logits per batch of 32 x 128 and made a CPU step 30 s."""
-    encoder, head = split_masked_lm(model)
-    labels = batch["labels"]
-    hidden = encoder(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"])[0]
-    chosen = labels != IGNORED
-    logits = head(hidden[chosen])
-    return nn.functional.cross_entropy(logits.float(), labels[chosen])
+    return masked_positions_loss(*split_masked_lm(model), batch)
 
 
 def heldout_loss(model: nn.Module, data: TextBatches, config: PretrainConfig, device: DeviceChoice) -> float:
@@ -157,8 +121,10 @@ def heldout_loss(model: nn.Module, data: TextBatches, config: PretrainConfig, de
     total, count = 0.0, 0
     with torch.inference_mode():
         for start in range(0, len(data), config.batch_size):
-            ids, special, attention = data.batch(range(start, min(start + config.batch_size, len(data))))
-            inputs, labels = mask_batch(ids, special, data.tokenizer, config.mask_probability, generator)
+            ids, special, attention, forced = data.batch(range(start, min(start + config.batch_size,
+                                                                          len(data))))
+            inputs, labels = mask_batch(ids, special, data.tokenizer, config.mask_probability, generator,
+                                        forced)
             masked = int((labels != IGNORED).sum())
             if masked:
                 batch = to_device({"input_ids": inputs, "attention_mask": attention, "labels": labels},
@@ -170,13 +136,15 @@ def heldout_loss(model: nn.Module, data: TextBatches, config: PretrainConfig, de
 
 
 def pretrain(model_ref: ModelRef, texts: Sequence[str], *, source: str, out: Path, config: PretrainConfig,
-             device: DeviceChoice) -> PretrainOutcome:
-    """Run (or resume) the stage and write the checkpoint folder with its card."""
+             device: DeviceChoice, forced: Sequence[Span] = (),
+             note: StageNote = StageNote()) -> PretrainOutcome:
+    """Run (or resume) the stage and write the checkpoint folder with its card; `forced` holds, per
+    text, a character span masked in every batch (PCP's label word with --mask-label-word)."""
     tokenizer = load_tokenizer(model_ref)
     if tokenizer.mask_token_id is None:
         raise BenchError(f"{model_ref.display_name}'s tokenizer has no mask token: it cannot be "
                          f"pre-trained as a masked LM")
-    heldout, train = _split(tokenizer, texts, config)
+    heldout, train = _split(tokenizer, texts, forced, config)
     torch.manual_seed(config.seed)  # a new head's initialisation
     model, _ = load_masked_lm(model_ref)
     model.to(device.device)
@@ -184,7 +152,7 @@ def pretrain(model_ref: ModelRef, texts: Sequence[str], *, source: str, out: Pat
     loop = TrainConfig()  # the shared loop's optimiser, schedule and clipping
     optimizer = make_optimizer(model, loop, config.learning_rate)
     scheduler = linear_schedule(optimizer, config.steps, loop.warmup_ratio)
-    signature = config.signature(model_ref, texts)
+    signature = config.signature(model_ref, texts, forced)
     state = _load_state(out, signature)
     if state:
         model.load_state_dict(state["model"], strict=False)
@@ -200,21 +168,32 @@ def pretrain(model_ref: ModelRef, texts: Sequence[str], *, source: str, out: Pat
     steps = _train_steps(model, train, optimizer, scheduler, first_step=resumed_from, config=config,
                          device=device, save=save)
     after = heldout_loss(model, heldout, config, device)
-    _write_checkpoint(model, tokenizer, model_ref, out, source=source, config=config, losses=(before, after))
+    _write_checkpoint(model, tokenizer, model_ref, out, source=source, config=config, losses=(before, after),
+                      note=note)
     (out / STATE_FILE).unlink(missing_ok=True)
     return PretrainOutcome(out, steps, before, after, resumed_from)
 
 
-def _split(tokenizer, texts: Sequence[str], config: PretrainConfig) -> tuple[TextBatches, TextBatches]:
-    """(held-out texts, training texts), split by the seed."""
+def heldout_count(texts: int, config: PretrainConfig) -> int:
+    """How many of the texts are held out; a one-line error when too few remain to train on."""
+    count = min(config.heldout, texts // 5)
+    if count < 1 or texts - count < config.batch_size:
+        raise BenchError(f"{texts} texts are too few for a stage with batch size {config.batch_size}: "
+                         f"add texts (more tasks, --text-file, --unlabelled) or lower --batch-size")
+    return count
+
+
+def _split(tokenizer, texts: Sequence[str], forced: Sequence[Span],
+           config: PretrainConfig) -> tuple[TextBatches, TextBatches]:
+    """(held-out texts, training texts), split by the seed (each text keeps its forced span)."""
     order = list(range(len(texts)))
     random.Random(config.seed).shuffle(order)
-    count = min(config.heldout, len(texts) // 5)
-    if count < 1 or len(texts) - count < config.batch_size:
-        raise BenchError(f"{len(texts)} texts are too few for a stage with batch size {config.batch_size}: "
-                         f"add texts (more tasks, --text-file) or lower --batch-size")
-    return (TextBatches(tokenizer, [texts[i] for i in order[:count]], config.max_length),
-            TextBatches(tokenizer, [texts[i] for i in order[count:]], config.max_length))
+    count = heldout_count(len(texts), config)
+    def part(indices: Sequence[int]) -> TextBatches:
+        spans = [forced[i] for i in indices] if forced else []
+        return TextBatches(tokenizer, [texts[i] for i in indices], config.max_length, spans)
+
+    return part(order[:count]), part(order[count:])
 
 
 def _train_steps(model: nn.Module, train: TextBatches, optimizer, scheduler, *, first_step: int,
@@ -231,9 +210,9 @@ def _train_steps(model: nn.Module, train: TextBatches, optimizer, scheduler, *, 
             shuffle = torch.Generator().manual_seed(config.seed + epoch)
             order, order_epoch = torch.randperm(len(train), generator=shuffle).tolist(), epoch
         first = position * config.batch_size
-        ids, special, attention = train.batch(order[first : first + config.batch_size])
+        ids, special, attention, forced = train.batch(order[first : first + config.batch_size])
         masking = torch.Generator().manual_seed(config.seed * 1_000_003 + step)
-        inputs, labels = mask_batch(ids, special, train.tokenizer, config.mask_probability, masking)
+        inputs, labels = mask_batch(ids, special, train.tokenizer, config.mask_probability, masking, forced)
         model.train()
         batch = {"input_ids": inputs, "attention_mask": attention, "labels": labels}
         with device.autocast():
@@ -278,14 +257,15 @@ def _load_state(out: Path, signature: str) -> dict | None:
 
 
 def _write_checkpoint(model: nn.Module, tokenizer, source_model: ModelRef, out: Path, *, source: str,
-                      config: PretrainConfig, losses: tuple[float, float]) -> None:
+                      config: PretrainConfig, losses: tuple[float, float], note: StageNote) -> None:
     """The model with its head, the tokenizer, and a card saying how the head was made."""
     model.save_pretrained(out)
     tokenizer.save_pretrained(out)
     inherited = read_model_card(source_model)
     detail = (f"{config.steps} masked-LM steps ({config.trains}, lr {config.learning_rate:g}, batch "
               f"{config.batch_size}) on {source}, from {source_model.display_name}; held-out MLM loss "
-              f"{losses[0]:.2f} -> {losses[1]:.2f}")
+              f"{losses[0]:.2f} -> {losses[1]:.2f}{'; ' + note.detail if note.detail else ''}")
     write_model_card(out, ModelCard(mlm_head_origin=HeadOrigin.CONTINUED.value, mlm_head_detail=detail,
+                                    mlm_head_label=note.label, facts=dict(note.facts),
                                     pooling=inherited.pooling or sentence_pooling(source_model),
                                     text_prefix=inherited.text_prefix, source=source_model.display_name))

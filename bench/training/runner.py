@@ -164,7 +164,8 @@ def _measure(job: CellJob, device: DeviceChoice, running: RunningCells,
         peak_memory_bytes=memory.peak_bytes, memory_kind=memory.kind,
         trainable_params=sum(p.numel() for p in parameters if p.requires_grad),
         total_params=sum(p.numel() for p in parameters), mlm_head=built.mlm_head.origin.value,
-        mlm_head_detail=built.mlm_head.detail, pooling=built.pooling, dtype=device.dtype_name,
+        mlm_head_detail=built.mlm_head.detail, mlm_head_label=built.mlm_head.label, pooling=built.pooling,
+        dtype=device.dtype_name,
         seconds_load=built_at - began, seconds_encode=encoded_at - built_at,
         seconds_train=max(0.0, trained_at - encoded_at - outcome.dev_seconds - outcome.eval_seconds),
         seconds_dev=outcome.dev_seconds, seconds_eval=outcome.eval_seconds,
@@ -242,3 +243,17 @@ def _json(values: dict) -> str:
 
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def trained_method(cell: CellSpec, splits: CellSplits,
+                   device: DeviceChoice) -> tuple[BuiltMethod, TrainOutcome]:
+    """Build, encode and train (or fit) a cell's method as a sweep cell does, and keep the trained
+    method (PCP's teacher then labels texts with it)."""
+    from transformers import set_seed
+
+    config = cell.method_config()
+    set_seed(cell.seed)
+    built = get_method(cell.method).build(config, model=cell.model, task=cell.task,
+                                          max_length=cell.train.max_length)
+    check_trains_claim(cell.method, built)
+    return built, _train(built, cell, config, _encode(built, splits), splits, device)
