@@ -31,10 +31,12 @@ def report_groups(cells: pd.DataFrame) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
 
 
-def write_reports(out_dir: Path, *, reference_files: Sequence[Path] = (), command: str = "") -> str:
+def write_reports(out_dir: Path, *, reference_files: Sequence[Path] = (), command: str = "",
+                  figures: bool = True) -> str:
     """Write results.csv, report.md (with figures), report.tex and report.html next to results.jsonl;
     return the Markdown. Published results (the built-in sets and `reference_files`) stand beside
-    matching rows; `command` is the command line the HTML header shows."""
+    matching rows; `command` is the command line the HTML header shows. figures=False (mid-sweep) leaves
+    the figures, most of a rewrite's time, to the final report."""
     store = ResultsStore(out_dir)
     records = store.latest()
     if not records:
@@ -44,10 +46,12 @@ def write_reports(out_dir: Path, *, reference_files: Sequence[Path] = (), comman
     write_atomically(Path(out_dir) / CSV_FILE, cells.to_csv(index=False))
     references = load_references(reference_files)
     markdown = render_report(cells, groups, search_lines=search_section(cells), references=references)
-    figures = write_plots(groups, Path(out_dir)) if not groups.empty else []
-    if figures:
+    drawn = write_plots(groups, Path(out_dir)) if figures and not groups.empty else []
+    if drawn:
         markdown += "\n## Figures\n\n" + "\n".join(f"![{FIGURES[name]}]({name}) ([SVG]({vector_name(name)}))"
-                                                  for name in figures) + "\n"
+                                                  for name in drawn) + "\n"
+    elif not figures:
+        markdown += "\n## Figures\n\nDrawn when the sweep ends.\n"
     if not groups.empty:
         write_atomically(Path(out_dir) / LATEX_FILE, latex_report(groups, references))
     write_atomically(Path(out_dir) / REPORT_FILE, markdown)

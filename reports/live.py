@@ -10,15 +10,15 @@ from pathlib import Path
 from bench.core.records import CellResult
 from reports import write_reports
 
-# the share of the sweep's wall time the rewrites may take: a rewrite (tables and figures, about two
-# seconds) after every cell of seconds-long cells would slow the sweep down for little gain
+# the share of the sweep's wall time the rewrites may take: a rewrite (under a second without the
+# figures) after every cell of seconds-long cells would slow the sweep down for little gain
 SHARE = 0.2
 
 
 @dataclass
 class LiveReport:
-    """A sweep listener: after each stored cell, rewrite every report (tables, figures), unless the
-    last rewrite took more than `share` of the time since it began."""
+    """A sweep listener: after each stored cell, rewrite the reports' tables (the figures wait for the
+    final report), unless the last rewrite took more than `share` of the time since it began."""
 
     out_dir: Path
     reference_files: Sequence[Path] = ()
@@ -32,5 +32,6 @@ class LiveReport:
         now = time.perf_counter()
         if self._last_start is not None and self._last_cost > self.share * (now - self._last_start):
             return  # the next cell's record (or the final report) brings it up to date
-        write_reports(self.out_dir, reference_files=self.reference_files, command=self.command)
+        write_reports(self.out_dir, reference_files=self.reference_files, command=self.command,
+                      figures=False)
         self._last_start, self._last_cost = now, time.perf_counter() - now

@@ -9,7 +9,7 @@ from bench.core.records import CellResult, CellStatus
 from bench.core.store import ResultsStore
 from bench.training.executors import InlineExecutor, progress, report
 from bench.training.sweep import plan_jobs, run_sweep
-from reports import CSV_FILE, REPORT_FILE
+from reports import CSV_FILE, REPORT_FILE, write_reports
 from reports.live import LiveReport
 from tests.helpers import tiny_grid
 
@@ -52,3 +52,12 @@ def test_the_progress_bar_counts_done_failed_and_remaining_with_an_eta_from_all_
         report(bar, record(CellStatus.FAILED), counts)
         assert bar.postfix == "done=1, failed=1, remaining=2"
         assert bar.smoothing == 0  # the mean time per cell so far, not the last cells' alone
+
+
+def test_mid_sweep_rewrites_leave_the_figures_to_the_final_report(tmp_path, tiny_model, data_dir):
+    out = tmp_path / "out"
+    jobs = plan_jobs(tiny_grid(tiny_model, seeds=(1,)), data_dir)
+    run_sweep(jobs, ResultsStore(out), InlineExecutor(), listeners=[LiveReport(out)])
+    assert "Drawn when the sweep ends." in (out / REPORT_FILE).read_text() and not list(out.glob("*.png"))
+    final = write_reports(out)
+    assert "Drawn when the sweep ends." not in final and list(out.glob("*.png"))
