@@ -119,9 +119,10 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
                               "otherwise; pip install 'petbench[wandb]'), or one a --plugin file registers")
     outputs.add_argument("--log-samples", action="store_true",
                          help="write each cell's eval examples (id, gold label, prediction, class "
-                              "probabilities) to OUT/samples/CELL_ID.jsonl.gz, for `compare`'s paired test "
-                              "on shared examples; not part of the cell id (cells already done are not "
-                              "re-run: add --rerun for their samples)")
+                              "probabilities, text) to OUT/samples/CELL_ID.jsonl.gz, for `compare`'s paired "
+                              "test on shared examples and report.html's list of each cell's errors; not "
+                              "part of the cell id (cells already done are not re-run: add --rerun for their "
+                              "samples)")
     add_dataclass_options(parser.add_argument_group("training"), TrainConfig)
 
 
