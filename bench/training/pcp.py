@@ -12,10 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-from tqdm.auto import tqdm
 
 from bench.core.device import DeviceChoice
-from bench.core.encoded import collate
 from bench.core.errors import BenchError
 from bench.core.knobs import knob, validate_knobs
 from bench.core.method import BuiltMethod, get_method
@@ -23,9 +21,8 @@ from bench.core.models import ModelRef
 from bench.core.splits import CellSplits, make_splits, resolve_shots
 from bench.core.task import Example, TaskData, TaskSpec, filled_template
 from bench.core.unlabelled import Texts
-from bench.training.batching import evaluation_batches
 from bench.training.cells import CellSpec, method_choice
-from bench.training.loop import TrainConfig, to_device
+from bench.training.loop import TrainConfig, predict_with_probabilities
 from bench.training.pretrain import PretrainConfig, PretrainOutcome, StageNote, heldout_count, pretrain
 from bench.training.runner import trained_method
 
@@ -76,19 +73,12 @@ def unseen(texts: Sequence[Texts], splits: CellSplits) -> tuple[list[Texts], int
 
 def label_probabilities(built: BuiltMethod, texts: Sequence[Texts], *, device: DeviceChoice,
                         batch_size: int) -> torch.Tensor:
-    """(texts, labels) probabilities of the trained method, in length-sorted batches put back in order."""
+    """(texts, labels) probabilities of the trained method, from the loop's own evaluation pass."""
     encoded = built.encoder.encode([Example(tuple(fields), 0) for fields in texts])
-    model = built.model.to(device.device).eval()
-    rows: list[torch.Tensor | None] = [None] * len(encoded)
-    with torch.inference_mode(), device.autocast():
-        for indices in tqdm(evaluation_batches([len(item.input_ids) for item in encoded], batch_size),
-                            desc="pseudo-label", unit="batch"):
-            inputs = to_device(collate([encoded[i] for i in indices], built.encoder.pad_id), device.device)
-            inputs.pop("labels")
-            probabilities = torch.softmax(model(**inputs).float(), dim=-1).cpu()
-            for row, index in enumerate(indices):
-                rows[index] = probabilities[row]
-    return torch.stack(rows)
+    model = built.model.to(device.device)
+    _, probabilities = predict_with_probabilities(model, encoded, batch_size=batch_size, device=device,
+                                                  pad_id=built.encoder.pad_id, progress="pseudo-label")
+    return torch.tensor(probabilities)
 
 
 def teach(cell: CellSpec, splits: CellSplits, texts: Sequence[Texts], device: DeviceChoice) -> Teacher:
