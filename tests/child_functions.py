@@ -28,3 +28,10 @@ def forkserver_children() -> list[int]:
             if int(parent) == server and state != "Z":
                 children.append(int(entry))
     return children
+
+
+def module_loaded(name: str) -> bool:
+    """Whether the child started with `name` already imported (from its fork server)."""
+    import sys
+
+    return name in sys.modules

@@ -12,9 +12,9 @@ from bench.cli.main import main
 from bench.cli.plugins import WORKER_PRELOAD, PluginSetup
 from bench.core.store import ResultsStore
 from bench.training.executors import LocalExecutor
-from bench.training.isolation import call_in_children, fork_server
+from bench.training.isolation import Child, call_in_child, call_in_children, fork_server
 from bench.training.runner import WorkerSettings
-from tests.child_functions import sleep_then_pid
+from tests.child_functions import module_loaded, sleep_then_pid
 from tests.helpers import run_tiny, tiny_grid
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -28,6 +28,19 @@ def test_children_run_at_most_so_many_at_once_and_every_result_comes_back():
     spans = [(began, ended) for _, began, ended in results.values()]
     most_at_once = max(sum(began <= moment < ended for began, ended in spans) for moment, _ in spans)
     assert most_at_once == 2
+
+
+def test_a_fork_server_lacking_the_modules_asked_for_is_replaced_so_children_start_with_them():
+    """Else every child of a server started earlier with fewer modules imports the rest itself."""
+    call_in_child(fork_server([]), sleep_then_pid, 0.0)
+    assert call_in_child(fork_server(["colorsys"]), module_loaded, "colorsys") is True
+
+
+def test_a_fork_server_is_not_replaced_while_a_child_of_it_runs():
+    running = Child(fork_server([]), sleep_then_pid, (1.0,), "sleeper")
+    fork_server(["sched"])
+    assert isinstance(running.result(), tuple)  # its answer came back through the old server
+    assert call_in_child(fork_server(["sched"]), module_loaded, "sched") is True
 
 
 _INTERRUPTED_WHILE_TWO_CHILDREN_RUN = """
