@@ -290,6 +290,9 @@ def test_an_output_folder_that_cannot_take_records_is_refused_before_the_first_c
 
 def test_an_out_path_with_a_tilde_goes_to_the_home_folder(capsys, monkeypatch, tmp_path, tiny_model,
                                                           data_dir):
+    import matplotlib
+
+    monkeypatch.setenv("MPLCONFIGDIR", matplotlib.get_cachedir())  # else a new HOME rebuilds its font cache
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     monkeypatch.chdir(tmp_path)
     code, _, _ = run_cli(capsys, "--model", str(tiny_model), "--data-dir", str(data_dir), *FAST,

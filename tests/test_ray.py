@@ -80,7 +80,7 @@ def test_a_worker_killed_mid_cell_is_a_failed_record_after_its_retries(cluster, 
 
 def test_a_ray_sweep_whose_driver_is_killed_resumes_losing_nothing_written(tmp_path, tiny_model, data_dir):
     command = [sys.executable, "run_bench.py", "--executor", "ray", "--model", str(tiny_model),
-               "--data-dir", str(data_dir), "--methods", "full_ft", "--seeds", "1,2,3,4", "--shots", "8",
+               "--data-dir", str(data_dir), "--methods", "full_ft", "--seeds", "1,2,3", "--shots", "8",
                "--epochs", "20", "--batch-size", "4", "--max-length", "32", "--device", "cpu",
                "--out", str(tmp_path)]
     environment = {**os.environ, "RAY_ADDRESS": ""}
@@ -92,10 +92,10 @@ def test_a_ray_sweep_whose_driver_is_killed_resumes_losing_nothing_written(tmp_p
     os.killpg(process.pid, signal.SIGKILL)
     process.wait()
     written = results.read_text().splitlines()
-    assert 1 <= len(written) < 4 and all(json.loads(line)["status"] == "success" for line in written)
+    assert 1 <= len(written) < 3 and all(json.loads(line)["status"] == "success" for line in written)
     finished = subprocess.run(command, cwd=ROOT, env=environment, capture_output=True, timeout=600)
     assert finished.returncode == 0, finished.stderr[-2000:]
-    assert sorted(record.seed for record in ResultsStore(tmp_path).load()) == [1, 2, 3, 4]
+    assert sorted(record.seed for record in ResultsStore(tmp_path).load()) == [1, 2, 3]
     assert results.read_text().splitlines()[: len(written)] == written
 
 

@@ -12,8 +12,9 @@ from tests.helpers import run_tiny, tiny_grid
 @pytest.mark.slow
 @pytest.mark.shared
 def test_full_ft_and_hard_prompt_beat_the_majority_class_on_sst2_100_shots(tmp_path, shared_data_dir):
+    # half the default run's budget (5 epochs of 7 steps), scored on a fixed stratified 400 of the 872
     grid = tiny_grid(DEFAULT_MODEL, methods=("full_ft", "hard_prompt"), seeds=(42,), shots="100",
-                     train=TrainConfig())
+                     train=TrainConfig(max_steps=35, eval_limit=400))
     side_by_side = LocalExecutor(PluginSetup(), preload=WORKER_PRELOAD, jobs=2)  # as the default run does
     records = run_tiny(grid, tmp_path, shared_data_dir, side_by_side)
     assert len(records) == 2

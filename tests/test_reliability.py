@@ -13,11 +13,11 @@ import torch
 
 from bench.core.errors import BenchError
 from bench.core.method import METHODS, GradientConfig, register_method
-from bench.core.records import CellResult, CellStatus
 from bench.core.store import ResultsStore
 from bench.training.executors import LocalExecutor
 from reports import write_reports
 from tests.helpers import run_tiny, tiny_grid
+from tests.store_children import append_records, record_numbered
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -89,16 +89,10 @@ def test_a_cell_whose_process_is_killed_is_recorded_as_failed_and_the_sweep_goes
     assert records[0].error == "worker exited -9 without a result"
 
 
-def _record_numbered(seed: int) -> CellResult:
-    return CellResult(cell_id=f"c{seed}", config_id="c", status=CellStatus.SUCCESS, task="t",
-                      task_version="1", language="en", method="m", method_config="{}", model="x", seed=seed,
-                      shots=1, split=None, zero_shot=False, metric="accuracy")
-
-
 @pytest.mark.parametrize("bad_line", [b'{"cell_id": "a", "status"', b"[1, 2]", b"null",
                                       b"\xff\xfe not utf-8"])
 def test_a_bad_line_in_the_middle_is_a_one_line_error_naming_it(tmp_path, bad_line):
-    good = _record_numbered(1).to_json().encode()
+    good = record_numbered(1).to_json().encode()
     (tmp_path / "results.jsonl").write_bytes(good + b"\n" + bad_line + b"\n" + good + b"\n")
     with pytest.raises(BenchError, match="line 2 is not a result record.*delete that line"):
         ResultsStore(tmp_path).load()
@@ -106,13 +100,13 @@ def test_a_bad_line_in_the_middle_is_a_one_line_error_naming_it(tmp_path, bad_li
 
 def test_a_torn_last_line_is_dropped_with_a_warning_and_cut_by_the_next_append(tmp_path, capsys):
     store = ResultsStore(tmp_path)
-    store.append(_record_numbered(1))
+    store.append(record_numbered(1))
     with open(store.path, "ab") as handle:  # a crash in the middle of writing the second record
-        handle.write(_record_numbered(2).to_json().encode()[:40])
+        handle.write(record_numbered(2).to_json().encode()[:40])
     before = store.path.read_bytes()
     assert [record.seed for record in store.load()] == [1]
     assert "last line is an incomplete record" in capsys.readouterr().err
-    store.append(_record_numbered(3))
+    store.append(record_numbered(3))
     assert [record.seed for record in store.load()] == [1, 3]
     assert store.path.read_bytes().startswith(before[: before.rindex(b"\n") + 1])  # old records untouched
 
@@ -125,9 +119,9 @@ def test_a_results_path_that_is_a_folder_is_a_one_line_error(tmp_path):
 
 def test_an_append_adds_one_line_and_never_rewrites_the_file(tmp_path):
     store = ResultsStore(tmp_path)
-    store.append(_record_numbered(1))
+    store.append(record_numbered(1))
     inode, first = store.path.stat().st_ino, store.path.read_bytes()
-    store.append(_record_numbered(2))
+    store.append(record_numbered(2))
     assert store.path.stat().st_ino == inode and store.path.read_bytes().startswith(first)
 
 
@@ -144,13 +138,8 @@ def test_concurrent_appends_to_one_store_lose_no_record(tmp_path):
     import multiprocessing
 
     with multiprocessing.get_context("spawn").Pool(4) as pool:
-        pool.starmap(_append_records, [(str(tmp_path), worker) for worker in range(4)])
+        pool.starmap(append_records, [(str(tmp_path), worker) for worker in range(4)])
     assert sorted(record.seed for record in ResultsStore(tmp_path).load()) == list(range(40))
-
-
-def _append_records(out: str, worker: int) -> None:
-    for index in range(10):
-        ResultsStore(Path(out)).append(_record_numbered(worker * 10 + index))
 
 
 def test_running_cells_counts_the_live_cells_that_shared_the_machine_and_forgets_dead_ones(tmp_path):

@@ -150,12 +150,12 @@ print(" ".join(cell.cell_id(data_fingerprint="d", versions="v") for cell in expa
 
 
 def test_cell_ids_are_the_same_in_another_process_with_another_hash_seed(tiny_model):
-    def ids(hash_seed: str) -> str:
+    def ids(hash_seed: str) -> subprocess.Popen:
         environment = {**os.environ, "PYTHONHASHSEED": hash_seed}
-        return subprocess.run([sys.executable, "-c", CELL_IDS.format(model=str(tiny_model))], cwd=ROOT,
-                              env=environment, capture_output=True, text=True, check=True).stdout
+        return subprocess.Popen([sys.executable, "-c", CELL_IDS.format(model=str(tiny_model))], cwd=ROOT,
+                                env=environment, stdout=subprocess.PIPE, text=True)
 
-    first, second = ids("1"), ids("2")
+    first, second = [process.communicate(timeout=120)[0] for process in (ids("1"), ids("2"))]  # side by side
     assert first == second and len(set(first.split())) == 8
 
 
