@@ -33,21 +33,21 @@ class ChildDied:
 
 
 _server_preload: frozenset[str] = frozenset()  # what the running fork server imported
-_live_children = 0  # children of this process started and not yet joined
 
 
 def fork_server(preload: Sequence[str]) -> multiprocessing.context.ForkServerContext:
     """The fork server's context, its server started now: it imports the preload while the caller
     goes on (on a 2-core machine, beside the driver's own planning). A server already running
-    without some of these modules is replaced when no child of it runs: each of its children would
-    import them again (seconds apiece)."""
+    without some of these modules is replaced when no child of this process runs: each of its
+    children would import them again (seconds apiece)."""
     import multiprocessing.forkserver
 
     global _server_preload
     server = multiprocessing.forkserver._forkserver
     wanted = frozenset(preload)
+    # a child still running learns its exit status through the server: never stop one under it
     if getattr(server, "_forkserver_pid", None) is not None and not wanted <= _server_preload \
-            and _live_children == 0 and hasattr(server, "_stop"):
+            and not multiprocessing.active_children() and hasattr(server, "_stop"):
         server._stop()
     if getattr(server, "_forkserver_pid", None) is None:
         _server_preload = wanted | _server_preload
@@ -68,15 +68,11 @@ class Child:
 
     def __init__(self, context: multiprocessing.context.ForkServerContext, function: Callable[..., Any],
                  args: tuple, name: str) -> None:
-        global _live_children
         self.connection, sender = context.Pipe(duplex=False)
         self._process = context.Process(target=_answer, args=(sender, os.getpid(), function, args), name=name)
-        self._counted = False
         try:
             with _stop_signals_held():
                 self._process.start()
-                _live_children += 1
-                self._counted = True
         except BaseException:  # a stop signal held during the start arrives as the block ends
             if self._process.pid is not None:
                 self.stop()
@@ -93,14 +89,7 @@ class Child:
         finally:
             self.connection.close()
         self._process.join()
-        self._uncount()
         return ChildDied(self._process.exitcode) if answer is None else answer
-
-    def _uncount(self) -> None:
-        global _live_children
-        if self._counted:
-            _live_children -= 1
-            self._counted = False
 
     def stop(self) -> None:
         """End it now (the driver was interrupted or terminated)."""
@@ -109,7 +98,6 @@ class Child:
         if self._process.is_alive():
             self._process.kill()
             self._process.join()
-        self._uncount()
         self.connection.close()
 
 
