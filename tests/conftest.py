@@ -138,6 +138,13 @@ def shared_data_dir() -> Path:
     return found
 
 
+@pytest.fixture(params=["fp32", "bf16"])
+def precision(request: pytest.FixtureRequest) -> str:
+    """A precision-sensitive test runs under both precisions on every machine: fp32, and forced bf16
+    autocast (native on AVX512-BF16/AMX CPUs, emulated elsewhere), whatever `auto` means here."""
+    return request.param
+
+
 @pytest.fixture(scope="session")
 def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return save_tiny_model(tmp_path_factory.mktemp("tiny-bert"))

@@ -50,6 +50,24 @@ def batch(built: BuiltMethod, examples: Sequence[Example]) -> dict:
     return collate(built.encoder.encode(examples), built.encoder.pad_id)
 
 
+def assert_close_at(precision: str, actual: dict, expected: dict) -> None:
+    """Tensors by name, equal up to what the precision holds: in fp32 each to float rounding; under
+    bf16 autocast (8 bits of mantissa, about 0.4% a rounding, compounded through the layers) all of
+    them together within 3% of their norm (a tensor near zero, such as a key bias's gradient, has no
+    relative precision of its own)."""
+    import torch
+
+    assert set(actual) == set(expected)
+    if precision == "fp32":
+        for name in expected:
+            assert torch.allclose(actual[name], expected[name], atol=1e-6), name
+        return
+    flat = torch.cat([actual[name].float().flatten() for name in expected])
+    reference = torch.cat([expected[name].float().flatten() for name in expected])
+    relative = (flat - reference).norm() / reference.norm().clamp_min(1e-12)
+    assert relative < 3e-2, f"relative error {relative:.4f} under bf16"
+
+
 def page_data(page: str) -> dict:
     """The data report.html carries as JSON (its leaderboard rows and their cells)."""
     match = re.search(r'<script type="application/json" id="report-data">(.*?)</script>', page, re.S)

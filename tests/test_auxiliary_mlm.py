@@ -6,12 +6,12 @@ import pytest
 import torch
 from torch import nn
 
-from bench.core.device import choose_device
+from bench.core.device import DeviceChoice, choose_device
 from bench.core.errors import BenchError
 from bench.core.method import get_method
 from bench.core.task import Example
 from bench.training.loop import TrainConfig, train_step
-from tests.helpers import batch, build
+from tests.helpers import assert_close_at, batch, build
 
 EXAMPLES = [Example(("the film was great and moving",), 1), Example(("a dull and tedious story",), 0)]
 UNLABELLED = ["the acting was superb", "far too long and flat", "a charming story", "every minute was dull"]
@@ -42,30 +42,31 @@ def _built(tiny_model, **knobs: str):
     return built
 
 
-def _step_gradients(built) -> dict[str, torch.Tensor]:
+def _step_gradients(built, device: DeviceChoice) -> dict[str, torch.Tensor]:
     recorder = GradientRecorder(built.model)
-    train_step(built.model, batch(built, EXAMPLES), recorder, TrainConfig(max_grad_norm=1e9),
-               choose_device("cpu"))
+    train_step(built.model, batch(built, EXAMPLES), recorder, TrainConfig(max_grad_norm=1e9), device)
     return recorder.gradients
 
 
-def test_both_the_task_loss_and_the_auxiliary_mlm_loss_reach_the_gradients(tmp_path, tiny_model):
+def test_both_the_task_loss_and_the_auxiliary_mlm_loss_reach_the_gradients(tmp_path, tiny_model, precision):
+    device = choose_device("cpu", precision=precision)
     texts = tmp_path / "unlabelled.txt"
     texts.write_text("\n".join(UNLABELLED) + "\n", encoding="utf-8")
     torch.manual_seed(0)
-    mixed = _step_gradients(_built(tiny_model, auxiliary_mlm="0.25", auxiliary_texts=str(texts)))
+    mixed = _step_gradients(_built(tiny_model, auxiliary_mlm="0.25", auxiliary_texts=str(texts)), device)
     torch.manual_seed(0)
-    task_only = _step_gradients(_built(tiny_model, label_words_only="false"))
+    task_only = _step_gradients(_built(tiny_model, label_words_only="false"), device)
     torch.manual_seed(0)
     auxiliary = _built(tiny_model, auxiliary_mlm="0.25", auxiliary_texts=str(texts))
     auxiliary.model.train()
-    auxiliary.model.auxiliary_loss().backward()
+    with device.autocast():
+        loss = auxiliary.model.auxiliary_loss()
+    loss.backward()
     mlm_only = {name: p.grad for name, p in auxiliary.model.named_parameters() if p.grad is not None}
     word_embeddings = "encoder.embeddings.word_embeddings.weight"
     assert task_only[word_embeddings].abs().sum() > 0 and mlm_only[word_embeddings].abs().sum() > 0
-    for name, gradient in mixed.items():
-        expected = 0.75 * task_only.get(name, 0) + 0.25 * mlm_only.get(name, 0)
-        assert torch.allclose(gradient, expected, atol=1e-6), name
+    expected = {name: 0.75 * task_only.get(name, 0) + 0.25 * mlm_only.get(name, 0) for name in mixed}
+    assert_close_at(precision, mixed, expected)
 
 
 def test_the_auxiliary_loss_needs_its_texts_before_any_cell_runs(tmp_path):

@@ -2,6 +2,7 @@
 cells this machine ran before."""
 
 from bench.cli.main import main
+from bench.core.method import get_method
 from bench.core.records import CellResult, CellStatus
 from bench.training.plan import CostModel, Work, fit_costs, record_work
 
@@ -79,3 +80,35 @@ class _Recorder:
 
     def run(self, jobs, on_record) -> None:
         self.seen.extend(jobs)
+
+
+def test_a_machine_without_history_orders_cells_by_the_shipped_prior_and_rescales_it_to_its_own_history():
+    import dataclasses
+    from types import SimpleNamespace
+
+    from bench.core.method import METHODS
+    from bench.training.plan import job_estimate, longest_first, prior_costs
+
+    priors = prior_costs()
+    builtin = {name for name in METHODS if get_method(name).build.__module__.startswith("methods.")}
+    assert builtin <= set(priors), "every built-in method has a measured prior cost"
+
+    def job(method: str) -> SimpleNamespace:  # the default run's cell: 100 train, 100 dev, 872 eval
+        train = SimpleNamespace(max_steps=None, batch_size=16, zero_shot=False, eval_every=0)
+        knobs = tuple(dataclasses.asdict(get_method(method).make_config()).items())
+        cell = SimpleNamespace(method=method, knobs=knobs, train=train,
+                               model=SimpleNamespace(display_name="minilm"))
+        splits = SimpleNamespace(train=[0] * 100, dev=[0] * 100, eval=[0] * 872)
+        return SimpleNamespace(cell=cell, splits=splits)
+
+    jobs = [job(name) for name in ("lora", "full_ft", "setfit", "linear_probe")]
+    fresh = job_estimate({}, ("cpu", "x", "fp32"), priors=priors)
+    in_order = [j.cell.method for j in longest_first(jobs, fresh)]
+    assert in_order == ["setfit", "full_ft", "lora", "linear_probe"]
+    # this machine ran lora before, 3x slower than the prior: the other methods' priors scale with it
+    history = {("lora", "minilm", "cpu", "x", "fp32"): CostModel(3 * priors["lora"].per_train_example,
+                                                                 3 * priors["lora"].per_eval_example,
+                                                                 3 * priors["lora"].fixed, 1)}
+    known = job_estimate(history, ("cpu", "x", "fp32"), priors=priors)
+    assert abs(known(jobs[1]) - 3 * fresh(jobs[1])) < 1e-9
+    assert job_estimate({}, ("cpu", "x", "fp32"))(jobs[0]) is None  # no prior given: unknown

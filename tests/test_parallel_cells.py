@@ -95,7 +95,9 @@ def test_two_cells_at_once_score_exactly_as_one_at_a_time_with_the_same_threads(
     assert {cell: (r.score, r.dev_score) for cell, r in by_cell.items()} == {
         r.cell_id: (r.score, r.dev_score) for r in alone}
     assert {record.threads for record in together} == {max(1, len(os.sched_getaffinity(0)) // 2)}
-    assert max(record.cells_on_machine for record in together) == 2
+    # its own sweep's cells, whatever other PETBench sweeps run on the machine meanwhile
+    assert max(record.cells_of_sweep for record in together) == 2
+    assert all(record.cells_on_machine >= record.cells_of_sweep for record in together)
 
 
 def test_every_record_says_where_its_time_went_and_the_report_marks_cells_that_shared_the_machine(

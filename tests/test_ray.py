@@ -41,8 +41,8 @@ def test_a_grid_on_ray_scores_as_in_process(cluster, tmp_path, tiny_model, data_
     by_cell = {record.cell_id: record.score for record in in_process}
     assert {record.cell_id: record.score for record in on_ray} == by_cell
     assert {record.threads for record in on_ray} == {1}
-    # the cluster has 2 CPUs and a cell takes 1: at most two cells share the machine
-    assert {record.cells_on_machine for record in on_ray} <= {1, 2}
+    # the cluster has 2 CPUs and a cell takes 1: at most two of this sweep's cells run at once
+    assert {record.cells_of_sweep for record in on_ray} <= {1, 2}
 
 
 KILLER = """

@@ -142,25 +142,28 @@ def test_concurrent_appends_to_one_store_lose_no_record(tmp_path):
     assert sorted(record.seed for record in ResultsStore(tmp_path).load()) == list(range(40))
 
 
-def test_running_cells_counts_the_live_cells_that_shared_the_machine_and_forgets_dead_ones(tmp_path):
+def test_running_cells_counts_the_live_cells_on_the_machine_and_of_its_own_sweep_and_forgets_dead_ones(
+        tmp_path):
     import subprocess
     import sys
 
     from bench.core.measure import RunningCells
 
-    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    sleepers = [subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"]) for _ in range(2)]
     try:
-        (tmp_path / str(sleeper.pid)).touch()  # another live cell on the machine
-        (tmp_path / "999999999").touch()  # a marker left by a cell that died
-        with RunningCells(tmp_path) as running:
-            assert running.most == 2
+        (tmp_path / str(sleepers[0].pid)).write_text("other-sweep")  # another sweep's live cell
+        (tmp_path / str(sleepers[1].pid)).write_text("mine")  # a live cell of this cell's own sweep
+        (tmp_path / "999999999").write_text("mine")  # a marker left by a cell that died
+        with RunningCells(tmp_path, sweep="mine") as running:
+            assert (running.most, running.most_of_sweep) == (3, 2)
         assert not (tmp_path / "999999999").exists()
     finally:
-        sleeper.kill()
-        sleeper.wait()
-    with RunningCells(tmp_path) as alone:
+        for sleeper in sleepers:
+            sleeper.kill()
+            sleeper.wait()
+    with RunningCells(tmp_path, sweep="mine") as alone:
         pass
-    assert alone.most == 1
+    assert (alone.most, alone.most_of_sweep) == (1, 1)
 
 
 def _interruptible() -> None:

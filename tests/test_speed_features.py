@@ -1,6 +1,8 @@
 """Every speed feature has an off switch and gives the same results (or within bf16 tolerance)."""
 
 
+import os
+
 import pytest
 import torch
 
@@ -223,14 +225,29 @@ def test_auto_precision_is_bf16_on_cpus_with_native_bf16_and_fp32_elsewhere(nati
     assert choose_device("cpu", precision="fp32").autocast_dtype is None
 
 
-def test_bf16_autocast_on_a_cpu_with_native_bf16_matches_fp32_within_bf16_tolerance(tiny_model):
-    from bench.core.device import Precision, cpu_has_bf16
-    from bench.core.errors import BenchError
+def test_an_isa_capped_at_avx2_runs_auto_in_fp32_as_an_avx2_only_cpu_would(monkeypatch):
+    """ONEDNN_MAX_CPU_ISA / ATEN_CPU_CAPABILITY below AVX-512 take bf16 kernels away: auto is then fp32,
+    so the AVX2 machines' path can be run on an AMX one."""
+    import subprocess
+    import sys
 
-    if not cpu_has_bf16():
-        with pytest.raises(BenchError, match="no native bf16"):
-            choose_device("cpu", precision=Precision.BF16)
-        return
+    from bench.core.device import cpu_has_bf16
+
+    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "AVX2")
+    assert not cpu_has_bf16() and choose_device("cpu").autocast_dtype is None
+    environment = {**os.environ, "ATEN_CPU_CAPABILITY": "avx2"}
+    environment.pop("ONEDNN_MAX_CPU_ISA")
+    probe = "from bench.core.device import cpu_has_bf16; print(cpu_has_bf16())"
+    printed = subprocess.run([sys.executable, "-c", probe], env=environment, capture_output=True, text=True,
+                             check=True).stdout.strip()
+    assert printed == "False"
+
+
+def test_bf16_autocast_runs_on_any_cpu_and_matches_fp32_within_bf16_tolerance(tiny_model):
+    """Forced bf16 runs where the CPU has no native bf16 too (emulated: slower, same rounding), so the
+    bf16 path is tested on every machine."""
+    from bench.core.device import Precision
+
     bf16 = choose_device("cpu", precision=Precision.BF16)
     assert bf16.autocast_dtype == torch.bfloat16 and CPU.autocast_dtype is None
     built = _seeded_build("full_ft", tiny_model)

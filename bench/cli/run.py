@@ -324,13 +324,14 @@ def dry_run(args: argparse.Namespace, grid: Grid, jobs: list, out: Path) -> int:
 
 
 def side_by_side_order(args: argparse.Namespace, grid: Grid, jobs: list, out: Path) -> list:
-    """With several cells at once, the longest (by this machine's cost model) start first."""
-    from bench.training.plan import fit_costs, job_estimate, longest_first
+    """With several cells at once, the longest (by this machine's cost model, or the shipped prior
+    per method where it has no history) start first."""
+    from bench.training.plan import fit_costs, job_estimate, longest_first, prior_costs
 
     if cells_at_once(args) < 2:
         return jobs
     costs = fit_costs(machine_history(stored_records(out)))
-    return longest_first(jobs, job_estimate(costs, machine_environment(args, grid)))
+    return longest_first(jobs, job_estimate(costs, machine_environment(args, grid), priors=prior_costs()))
 
 
 def check_writable(out: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -54,16 +55,24 @@ class DeviceChoice:
 class Precision(StrEnum):
     AUTO = "auto"  # bf16 autocast on CUDA and on CPUs with bf16 instructions, else fp32
     FP32 = "fp32"
-    BF16 = "bf16"  # bf16 autocast (on a CPU: only where it has native bf16 instructions)
+    BF16 = "bf16"  # bf16 autocast (on a CPU without native bf16 it is emulated: same numbers, slower)
+
+
+# oneDNN ISA caps (ONEDNN_MAX_CPU_ISA) below which its bf16 kernels are emulated, not native
+_ISAS_WITHOUT_BF16 = ("sse41", "avx", "avx2", "avx2_vnni", "avx2_vnni_2", "avx512_core", "avx512_core_vnni")
 
 
 def cpu_has_bf16() -> bool:
-    """Native bf16 matrix instructions (AVX512-BF16 or AMX): oneDNN's bf16 kernels beat fp32 there.
-    (oneDNN also accepts plain AVX512, where bf16 is emulated and no faster.)"""
+    """Native bf16 matrix instructions (AVX512-BF16 or AMX) that this process may use: oneDNN's bf16
+    kernels beat fp32 there. ATEN_CPU_CAPABILITY=avx2 or ONEDNN_MAX_CPU_ISA=AVX2 turn them off, so an
+    AMX machine can run as an AVX2-only one would."""
     try:
-        return bool(torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported())
+        hardware = bool(torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported())
+        kernels = torch.backends.cpu.get_cpu_capability().upper().startswith("AVX512")
     except (AttributeError, RuntimeError):
         return False
+    isa_cap = os.environ.get("ONEDNN_MAX_CPU_ISA", "").strip().lower()
+    return hardware and kernels and isa_cap not in _ISAS_WITHOUT_BF16
 
 
 @dataclass(frozen=True)
@@ -102,7 +111,5 @@ def choose_device(requested: Device | str = Device.AUTO, *,
     precision = Precision(precision)
     if requested != Device.CPU and torch.cuda.is_available():
         return DeviceChoice(torch.device("cuda"), None if precision == Precision.FP32 else torch.bfloat16)
-    if precision == Precision.BF16 and not cpu_has_bf16():
-        raise BenchError("--precision bf16: this CPU has no native bf16 instructions; use fp32")
     bf16 = precision == Precision.BF16 or (precision == Precision.AUTO and cpu_has_bf16())
     return DeviceChoice(torch.device("cpu"), torch.bfloat16 if bf16 else None)

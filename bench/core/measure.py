@@ -97,32 +97,45 @@ class Stopwatch:
 
 
 class RunningCells:
-    """Marks this process as running a cell (a file named by its pid in a folder shared by every
-    PETBench process on the machine) and keeps the most live cells seen at each sample: how many
-    cells shared the machine, whichever executor or sweep started them."""
+    """Marks this process as running a cell (a file named by its pid, holding its sweep's token, in a
+    folder shared by every PETBench process on the machine) and keeps the most live cells seen at
+    each sample: on the machine, whichever executor or sweep started them (what its throughput
+    shared the cores with), and of this cell's own sweep."""
 
-    def __init__(self, folder: Path | None = None) -> None:
+    def __init__(self, folder: Path | None = None, *, sweep: str = "") -> None:
         self.folder = folder or Path(tempfile.gettempdir()) / "petbench-running-cells"
+        self.sweep = sweep
         self.most = 1
+        self.most_of_sweep = 1
 
     def __enter__(self) -> RunningCells:
         self.folder.mkdir(parents=True, exist_ok=True)
-        (self.folder / str(os.getpid())).touch()
+        (self.folder / str(os.getpid())).write_text(self.sweep, encoding="utf-8")
         self.sample()
         return self
 
     def sample(self) -> None:
-        self.most = max(self.most, self._live())
+        on_machine, of_sweep = self._live()
+        self.most = max(self.most, on_machine)
+        self.most_of_sweep = max(self.most_of_sweep, of_sweep)
 
     def __exit__(self, *exc_info: object) -> None:
         self.sample()
         (self.folder / str(os.getpid())).unlink(missing_ok=True)
 
-    def _live(self) -> int:
-        live = 0
+    def _live(self) -> tuple[int, int]:
+        live = of_sweep = 0
         for marker in self.folder.iterdir():
             if marker.name.isdigit() and process_alive(int(marker.name)):
                 live += 1
+                of_sweep += self.sweep != "" and _read(marker) == self.sweep
             else:
                 marker.unlink(missing_ok=True)  # a process that died without cleaning up
-        return live
+        return live, max(of_sweep, 1)
+
+
+def _read(marker: Path) -> str:
+    try:
+        return marker.read_text(encoding="utf-8")
+    except OSError:  # removed between the listing and the read: its cell has ended
+        return ""

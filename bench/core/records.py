@@ -53,6 +53,7 @@ class CellResult:
     dtype: str = ""
     threads: int = 0  # CPU threads the cell's process used
     cells_on_machine: int = 1  # most PETBench cells seen running on this machine during the cell
+    cells_of_sweep: int = 1  # ... of them, the most from this cell's own sweep (its executor's run)
     score: float | None = None  # the task's official metric on the eval split, in [0, 1] (MCC in [-1, 1])
     accuracy: float | None = None
     dev_score: float | None = None

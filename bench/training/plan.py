@@ -19,6 +19,9 @@ from bench.training.runner import CellJob
 T = TypeVar("T")
 
 HISTORY_FILE = "cell-history.jsonl"  # in the cache folder: every cell this machine ran, its costs
+# each method's cost model fitted to measured records (scripts/derive_prior_costs.py names their source):
+# the order of side-by-side cells on a machine with no history of its own
+PRIOR_COSTS_FILE = Path(__file__).with_name("prior_costs.json")
 
 
 @dataclass(frozen=True)
@@ -88,23 +91,50 @@ def fit_costs(records: Iterable[CellResult]) -> dict[tuple[str, ...], CostModel]
             for key, rows in samples.items()}
 
 
-def job_estimate(costs: dict[tuple[str, ...], CostModel],
-                 environment: tuple[str, str, str]) -> Callable[[CellJob], float | None]:
-    """A job's estimated seconds on this machine (device, cpu, dtype), None with no earlier cell of
-    its method and model here."""
+def job_estimate(costs: dict[tuple[str, ...], CostModel], environment: tuple[str, str, str], *,
+                 priors: dict[str, CostModel] | None = None) -> Callable[[CellJob], float | None]:
+    """A job's estimated seconds on this machine (device, cpu, dtype) from its earlier cells of the
+    job's method and model; without any, from the method's prior (if `priors` are given), scaled by
+    how this machine's history compares with the priors; else None."""
     device, cpu, dtype = environment
+    priors = priors or {}
+    here = {key[0]: model for key, model in costs.items() if key[2:] == (device, cpu, dtype)}
+    scale = _prior_scale(here, priors)
 
     def estimate(job: CellJob) -> float | None:
         model = costs.get(_key(job.cell.method, job.cell.model.display_name, device, cpu, dtype))
-        return None if model is None else model.seconds(job_work(job))
+        if model is not None:
+            return model.seconds(job_work(job))
+        prior = priors.get(job.cell.method)
+        return None if prior is None else scale * prior.seconds(job_work(job))
 
     return estimate
 
 
+def _prior_scale(here: dict[str, CostModel], priors: dict[str, CostModel]) -> float:
+    """This machine's cost over the priors' for the methods that have both (1 without any)."""
+    work = Work(train_examples=1000, eval_examples=1000)
+    ratios = [here[method].seconds(work) / priors[method].seconds(work) for method in here
+              if method in priors and priors[method].seconds(work) > 0]
+    return statistics.median(ratios) if ratios else 1.0
+
+
+def prior_costs(path: Path = PRIOR_COSTS_FILE) -> dict[str, CostModel]:
+    """Each method's shipped prior cost model (empty where the file is absent or unreadable)."""
+    try:
+        methods = json.loads(path.read_text(encoding="utf-8"))["methods"]
+        return {name: CostModel(per_train_example=float(values["per_train_example"]),
+                                per_eval_example=float(values["per_eval_example"]),
+                                fixed=float(values["fixed"]), cells=int(values["cells"]))
+                for name, values in methods.items()}
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}
+
+
 def longest_first(jobs: Sequence[T], estimate: Callable[[T], float | None]) -> list[T]:
     """Jobs for cells side by side, longest estimate first, so that no long cell starts last and runs
-    alone at the end; jobs without an estimate go first (they may be long), each group otherwise in
-    grid order."""
+    alone at the end; jobs without an estimate (a method with neither history nor prior) go first
+    (they may be long), each group otherwise in grid order."""
     estimates = [estimate(job) for job in jobs]
     order = sorted(range(len(jobs)), key=lambda i: (estimates[i] is not None, -(estimates[i] or 0.0), i))
     return [jobs[i] for i in order]

@@ -8,7 +8,8 @@ import gc
 import json
 import sys
 import time
-from dataclasses import dataclass
+import uuid
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -56,6 +57,8 @@ class WorkerSettings:
     threads: int | None = None  # CPU threads for the cell's process (None: torch's default)
     progress_bars: bool = True  # the cell's own bars (train steps, dev and final evaluation)
     samples_dir: str | None = None  # --log-samples: where each cell writes its per-example outputs
+    # tells this run's cells from other sweeps' on the machine (records count both: cells_of_sweep)
+    sweep: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
 
 
 def identity(job: CellJob) -> dict:
@@ -112,7 +115,7 @@ def run_job(job: CellJob, settings: WorkerSettings = WorkerSettings(), *,
     environment = dict(device=device.name, cpu=cpu_description(), dtype=device.dtype_name,
                        threads=torch.get_num_threads(),
                        versions=library_versions(), petbench_revision=petbench_revision())
-    with RunningCells() as running:
+    with RunningCells(sweep=settings.sweep) as running:
         try:
             measured = _measure(job, device, running, settings.samples_dir)
             status, error = CellStatus.SUCCESS, ""
@@ -123,7 +126,8 @@ def run_job(job: CellJob, settings: WorkerSettings = WorkerSettings(), *,
             if device.is_cuda:
                 torch.cuda.empty_cache()
     return CellResult(**identity(job), **(environment | measured), status=status, error=error,
-                      cells_on_machine=running.most, seconds_start=start_up,
+                      cells_on_machine=running.most, cells_of_sweep=running.most_of_sweep,
+                      seconds_start=start_up,
                       wall_seconds=start_up + time.perf_counter() - started, finished_at=_now())
 
 
