@@ -10,7 +10,7 @@ import pandas as pd
 
 from bench.core.errors import BenchError
 from bench.core.store import ResultsStore, write_atomically
-from reports.aggregate import cells_frame, group_frame
+from reports.aggregate import cells_frame, group_frame, latest_per_run
 from reports.html_report import HTML_FILE, write_html_report
 from reports.latex import LATEX_FILE, latex_report
 from reports.markdown import render_report
@@ -33,19 +33,23 @@ def report_groups(cells: pd.DataFrame) -> pd.DataFrame:
 
 def write_reports(out_dir: Path, *, reference_files: Sequence[Path] = (), command: str = "",
                   figures: bool = True) -> str:
-    """Write results.csv, report.md (with figures), report.tex and report.html next to results.jsonl;
-    return the Markdown. Published results (the built-in sets and `reference_files`) stand beside
-    matching rows; `command` is the command line the HTML header shows. figures=False (mid-sweep) leaves
-    the figures, most of a rewrite's time, to the final report."""
+    """Write results.csv, report.md (with figures), report.tex and report.html next to results.jsonl,
+    each from the newest record of every run (latest_per_run); return the Markdown. Published results
+    (the built-in sets and `reference_files`) stand beside matching rows; `command` is the command line
+    the HTML header shows. figures=False (mid-sweep) leaves the figures, most of a rewrite's time, to
+    the final report."""
     store = ResultsStore(out_dir)
     records = store.latest()
     if not records:
         raise BenchError(f"no results in {store.path}: run a sweep with --out {out_dir} first")
-    cells = cells_frame(records)
+    stored = cells_frame(records)
+    cells = latest_per_run(stored)  # every output below counts a run once, whatever was stored again
+    superseded = len(stored) - len(cells)
     groups = report_groups(cells)
     write_atomically(Path(out_dir) / CSV_FILE, cells.to_csv(index=False))
     references = load_references(reference_files)
-    markdown = render_report(cells, groups, search_lines=search_section(cells), references=references)
+    markdown = render_report(cells, groups, search_lines=search_section(cells), references=references,
+                             superseded=superseded)
     drawn = write_plots(groups, Path(out_dir)) if figures and not groups.empty else []
     if drawn:
         markdown += "\n## Figures\n\n" + "\n".join(f"![{FIGURES[name]}]({name}) ([SVG]({vector_name(name)}))"
@@ -53,7 +57,8 @@ def write_reports(out_dir: Path, *, reference_files: Sequence[Path] = (), comman
     elif not figures:
         markdown += "\n## Figures\n\nDrawn when the sweep ends.\n"
     if not groups.empty:
-        write_atomically(Path(out_dir) / LATEX_FILE, latex_report(groups, references))
+        write_atomically(Path(out_dir) / LATEX_FILE, latex_report(groups, references, superseded=superseded))
     write_atomically(Path(out_dir) / REPORT_FILE, markdown)
-    write_html_report(Path(out_dir), cells, groups, command=command, references=references)
+    write_html_report(Path(out_dir), cells, groups, command=command, references=references,
+                      superseded=superseded)
     return markdown

@@ -1,5 +1,6 @@
-"""Results records -> pandas frames: one row per cell, and rows aggregated over seeds and official
-splits per configuration (config_id), each labelled by what sets it apart from the method's others."""
+"""Results records -> pandas frames: one row per run (the newest record of a configuration, seed and
+split), and rows aggregated over seeds and official splits per configuration (config_id), each
+labelled by what sets it apart from the method's others."""
 
 from __future__ import annotations
 
@@ -9,11 +10,17 @@ from collections.abc import Sequence
 
 import pandas as pd
 
+from bench.core.knobs import identity_fields
 from bench.core.method import Role
 from bench.core.records import CellResult, CellStatus
+from bench.training.loop import TrainConfig
 from reports.stats import summarize
 
 PHASES = ("start", "load", "encode", "train", "dev", "eval")  # CellResult's seconds_* fields, in order
+RUN_KEY = ["config_id", "seed", "split"]  # one run: a configuration's seed and split, however often stored
+# what else sets a method's configurations apart in a label (other differences, such as a task
+# definition's or the weights', fall back to the config_id: see _apart_by_id)
+_APART = ("device", "dtype")
 
 
 def cells_frame(records: Sequence[CellResult]) -> pd.DataFrame:
@@ -28,13 +35,40 @@ def cells_frame(records: Sequence[CellResult]) -> pd.DataFrame:
     return frame
 
 
+def latest_per_run(cells: pd.DataFrame) -> pd.DataFrame:
+    """One row per run (RUN_KEY): its newest record by finished_at (on a tie, the one stored last), in
+    the frame's order. A run stored again (by newer libraries, by edited code) is one run, never two:
+    its older records are superseded."""
+    if cells.empty:
+        return cells
+    position = pd.Series(range(len(cells)), index=cells.index)
+    finished = cells["finished_at"].fillna("").astype(str)
+    newest_last = cells.assign(_finished=finished, _position=position).sort_values(
+        ["_finished", "_position"], kind="stable")
+    kept = newest_last.drop_duplicates(RUN_KEY, keep="last").sort_values("_position")
+    return kept.drop(columns=["_finished", "_position"])
+
+
+def superseded_note(superseded: int) -> str:
+    """What the reports say about the records latest_per_run left out ("" when none)."""
+    if not superseded:
+        return ""
+    records = "record" if superseded == 1 else "records"
+    return (f"{superseded} superseded {records} left out: older records of runs stored again (the same "
+            f"configuration, seed and split, run by other code or libraries); each run counts once, by its "
+            f"newest record, and results.jsonl keeps them all.")
+
+
 def settings(row: pd.Series) -> dict[str, str]:
-    """A cell's configuration as flat name -> value text (knobs, then loop settings)."""
+    """A cell's configuration as flat name -> value text (knobs, then the loop settings that define a
+    run, then where and on what it ran)."""
     knobs = json.loads(row["method_config"]) if row["method_config"] else {}
     train = json.loads(row["train_config"]) if row["train_config"] else {}
+    defining = set(identity_fields(TrainConfig))
     flat = {name: json.dumps(value) if isinstance(value, list) else str(value)
             for name, value in knobs.items()}
-    flat.update({f"train.{name}": str(value) for name, value in train.items()})
+    flat.update({f"train.{name}": str(value) for name, value in train.items() if name in defining})
+    flat.update({name: str(row[name]) for name in _APART if name in row.index})
     return flat
 
 
@@ -52,7 +86,15 @@ def config_labels(cells: pd.DataFrame) -> dict[str, str]:
             parts = [f"{name.removeprefix('train.')}={values.get(name, '-')}" for name in differing]
             label = f"{method} ({', '.join(parts)})" if parts else method
             labels[config] = f"{label} (zero-shot)" if values.get("train.zero_shot") == "True" else label
-    return labels
+    return _apart_by_id(cells, labels)
+
+
+def _apart_by_id(cells: pd.DataFrame, labels: dict[str, str]) -> dict[str, str]:
+    """Configurations of one table cell (task, model, shots) that nothing recorded tells apart (an
+    edited task definition) get their config_id in the label: one label is always one row."""
+    places = cells.drop_duplicates("config_id").assign(label=lambda frame: frame["config_id"].map(labels))
+    shared = places[places.duplicated(["task", "model", "shots", "label"], keep=False)]
+    return {**labels, **{config: f"{labels[config]} [{config}]" for config in shared["config_id"]}}
 
 
 def group_frame(cells: pd.DataFrame, *, by: str = "config_id") -> pd.DataFrame:
@@ -81,6 +123,7 @@ def group_frame(cells: pd.DataFrame, *, by: str = "config_id") -> pd.DataFrame:
         role=("role", "first"),
         stalled=("never_beat_start", lambda values: int(values.astype(bool).sum())),
         eval_limit=("eval_limit", "max"), wall=("wall_seconds", "sum"),
+        codes=("code_digest", "nunique"), library_sets=("versions", "nunique"),  # 1 and 1 unless mixed
         **{phase: (f"seconds_{phase}", "sum") for phase in PHASES},
     ).reset_index()
     summaries = [summarize(group["score"].tolist()) for _, group in grouped]

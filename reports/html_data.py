@@ -11,6 +11,7 @@ import pandas as pd
 
 from bench.core.records import CellStatus
 from bench.core.samples import SAMPLES_DIR, read_samples, samples_path
+from reports.aggregate import superseded_note
 from reports.markdown import devices_text, failed_cells, matching_references
 from reports.references import Reference
 from reports.search import selected_cells
@@ -144,13 +145,15 @@ def failed_rows(cells: pd.DataFrame) -> list[dict]:
     return [{name: str(value) for name, value in row.items()} for row in records]
 
 
-def header_facts(cells: pd.DataFrame, command: str) -> dict[str, str]:
-    """The header: what ran where, with which libraries and precision, written by which command."""
+def header_facts(cells: pd.DataFrame, command: str, *, superseded: int = 0) -> dict[str, str]:
+    """The header: what ran where, with which libraries and precision, written by which command, and
+    how many superseded records (older records of runs stored again) were left out."""
     versions = sorted(set(cells["versions"]) - {""})
     failed = int((cells["status"] != CellStatus.SUCCESS).sum())
     # a cell that failed before choosing a device names none
     devices = cells[cells["device"] != ""][["device", "dtype", "cpu"]].drop_duplicates()
     return {"Cells": f"{len(cells):,} ({failed:,} failed)",
+            **({"Superseded": superseded_note(superseded)} if superseded else {}),
             "Device and precision": devices_text(devices) or "-",
             "Versions": "; ".join(versions) or "-",
             "Command": command or "-"}

@@ -16,7 +16,7 @@ from bench import __version__
 from bench.core.store import RESULTS_FILE, write_atomically
 from reports.html_assets import load_assets
 from reports.html_data import attach_errors, failed_rows, header_facts, leaderboard_rows
-from reports.markdown import FAILED_COLUMNS, eval_limit_notes, mlm_head_notes, reference_notes
+from reports.markdown import FAILED_COLUMNS, eval_limit_notes, mixed_notes, mlm_head_notes, reference_notes
 from reports.references import Reference
 
 HTML_FILE = "report.html"
@@ -46,7 +46,8 @@ def _failed_html(cells: pd.DataFrame) -> str:
 def _notes_html(groups: pd.DataFrame, references: Sequence[Reference]) -> str:
     if groups.empty:
         return '<p class="hint">No successful cells yet.</p>'
-    lines = [*mlm_head_notes(groups), *reference_notes(groups, references), *eval_limit_notes(groups)]
+    lines = [*mlm_head_notes(groups), *reference_notes(groups, references), *eval_limit_notes(groups),
+             *mixed_notes(groups)]
     return "".join(f"<p>{_inline_markdown(line)}</p>" for line in lines if line)
 
 
@@ -56,15 +57,15 @@ def _json_for_script(value: object) -> str:
 
 
 def render_html(cells: pd.DataFrame, groups: pd.DataFrame, *, out_dir: Path, command: str = "",
-                references: Sequence[Reference] = ()) -> str:
-    """The whole page as text."""
+                references: Sequence[Reference] = (), superseded: int = 0) -> str:
+    """The whole page as text (from one row per run; `superseded`: older records left out)."""
     assets = load_assets()
     rows = attach_errors(leaderboard_rows(cells, groups, references), out_dir)
     parts = {
         "title": "PETBench report", "version": html.escape(__version__),
         "written": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "results": f"<code>{html.escape(str(Path(out_dir) / RESULTS_FILE))}</code>",
-        "facts": _facts_html(header_facts(cells, command)),
+        "facts": _facts_html(header_facts(cells, command, superseded=superseded)),
         "failed": _failed_html(cells), "notes": _notes_html(groups, references),
         "data": _json_for_script({"rows": rows}),
         "datatables_css": assets.datatables_css, "report_css": assets.report_css,
@@ -76,9 +77,10 @@ def render_html(cells: pd.DataFrame, groups: pd.DataFrame, *, out_dir: Path, com
 
 
 def write_html_report(out_dir: Path, cells: pd.DataFrame, groups: pd.DataFrame, *, command: str = "",
-                      references: Sequence[Reference] = ()) -> Path:
+                      references: Sequence[Reference] = (), superseded: int = 0) -> Path:
     """Write report.html into `out_dir` (atomically) and return its path."""
     path = Path(out_dir) / HTML_FILE
-    page = render_html(cells, groups, out_dir=out_dir, command=command, references=references)
+    page = render_html(cells, groups, out_dir=out_dir, command=command, references=references,
+                       superseded=superseded)
     write_atomically(path, page)
     return path

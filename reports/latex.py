@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 import pandas as pd
 
+from reports.aggregate import superseded_note
 from reports.markdown import SECTION_KEYS, _best_per_task, published_rows
 from reports.references import Reference
 
@@ -69,7 +70,9 @@ def _row(cells: Sequence[str]) -> str:
     return " & ".join(cells) + r" \\"
 
 
-def latex_report(groups: pd.DataFrame, references: Sequence[Reference] = ()) -> str:
-    """Every section's table; `\\usepackage{booktabs}` in the preamble is all it needs."""
+def latex_report(groups: pd.DataFrame, references: Sequence[Reference] = (), *, superseded: int = 0) -> str:
+    """Every section's table; `\\usepackage{booktabs}` in the preamble is all it needs. Superseded
+    records (older records of runs stored again) are named in a comment."""
     tables = [latex_table(part, references) for _, part in groups.groupby(SECTION_KEYS, sort=False)]
-    return "% PETBench scores; needs \\usepackage{booktabs}\n\n" + "\n\n".join(tables) + "\n"
+    note = f"% {superseded_note(superseded)}\n" if superseded else ""
+    return "% PETBench scores; needs \\usepackage{booktabs}\n" + note + "\n" + "\n\n".join(tables) + "\n"

@@ -10,7 +10,7 @@ from tabulate import tabulate
 
 from bench.core.method import HeadOrigin
 from bench.core.records import CellStatus
-from reports.aggregate import PHASES
+from reports.aggregate import PHASES, superseded_note
 from reports.references import Reference
 from reports.stats import Summary, best_within_interval
 
@@ -152,6 +152,20 @@ def stalled_notes(groups: pd.DataFrame) -> list[str]:
     return [*lines, ""] if lines else []
 
 
+def mixed_notes(groups: pd.DataFrame) -> list[str]:
+    """A note per configuration whose runs came from different code or libraries (a folder re-run in
+    part after a commit or an upgrade): its row mixes them until the rest is re-run."""
+    lines = []
+    for row in groups.itertuples():
+        parts = ([f"{row.codes} versions of the code"] if row.codes > 1 else []) + (
+            [f"{row.library_sets} sets of library versions"] if row.library_sets > 1 else [])
+        if parts:
+            lines.append(f"Mixed: {row.method_label} on {row.task} combines runs of {' and '.join(parts)} "
+                         f"(results.csv: code_digest, versions); run the same command again to bring every "
+                         f"run to this code and these libraries.")
+    return [*lines, ""] if lines else []
+
+
 def devices_text(frame: pd.DataFrame) -> str:
     """The devices, precisions and CPUs the rows of `frame` ran on, one `device, dtype, cpu` each."""
     return "; ".join(sorted({f"{row.device}, {row.dtype}" + (f", {row.cpu}" if row.cpu else "")
@@ -170,7 +184,7 @@ def section(part: pd.DataFrame, references: Sequence[Reference] = ()) -> list[st
             f"inside its 95% t-interval, where above the majority class. A method listed with settings in "
             f"brackets ran in several configurations in this folder; each is its own row.", "",
             score_table(part, references), "", *reference_notes(part, references), *eval_limit_notes(part),
-            *stalled_notes(part), "### Measurements", "",
+            *stalled_notes(part), *mixed_notes(part), "### Measurements", "",
             measurement_table(part), "", *shared_note(part), *mlm_head_notes(part), "",
             "### Where the time went", "", budget_table(part), ""]
 
@@ -223,13 +237,16 @@ def failed_table(cells: pd.DataFrame) -> list[str]:
 
 
 def render_report(cells: pd.DataFrame, groups: pd.DataFrame, *, search_lines: list[str],
-                  references: Sequence[Reference] = ()) -> str:
+                  references: Sequence[Reference] = (), superseded: int = 0) -> str:
+    """report.md from one row per run (`superseded`: the older records of runs stored again, left out)."""
     lines = ["# PETBench report", ""]
     versions = sorted(set(cells["versions"])) if not cells.empty else []
     if versions:
         lines += [f"Versions: {'; '.join(versions)}", ""]
     lines += ["Every cell's full configuration (method knobs, loop settings, model and data fingerprints) "
               "is in results.csv.", ""]
+    if superseded:
+        lines += [superseded_note(superseded), ""]
     if groups.empty:
         lines += ["No successful cells yet.", ""]
     for _, part in ([] if groups.empty else groups.groupby(SECTION_KEYS, sort=False)):

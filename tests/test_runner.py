@@ -119,12 +119,17 @@ def test_precision_and_device_are_part_of_a_cells_identity_and_neutral_switches_
     cuda = ids(tiny_grid(tiny_model, runtime=Runtime("cuda", "bf16")))
     assert len({fp32[0], bf16[0], cuda[0]}) == 3 and len({fp32[1], bf16[1], cuda[1]}) == 3
     assert len({fp32[2], bf16[2], cuda[2]}) == 3
-    assert set(identity_fields(TrainConfig, identity=False)) == {"log_every", "fused_optimizer", "compile",
-                                                                 "pad_to_multiple_of", "micro_batches"}
-    neutral = replace(FAST_TRAINING, log_every=1, fused_optimizer=False, compile="off", pad_to_multiple_of=8,
-                      micro_batches=3)
-    assert ids(tiny_grid(tiny_model, train=neutral)) == fp32
-    assert ids(tiny_grid(tiny_model, train=replace(FAST_TRAINING, batch_size=8))) != fp32
+    # only reading the loss is neutral (tests/test_identity.py trains both ways with dropout on);
+    # a kernel's rounding, dropout's draws over parts or padding move numbers: those are the cell's
+    assert identity_fields(TrainConfig, identity=False) == ["log_every"]
+    assert ids(tiny_grid(tiny_model, train=replace(FAST_TRAINING, log_every=1))) == fp32
+    for moving in (dict(fused_optimizer=False), dict(compile="on"), dict(pad_to_multiple_of=8),
+                   dict(micro_batches=1), dict(batch_size=8)):
+        changed = ids(tiny_grid(tiny_model, train=replace(FAST_TRAINING, **moving)))
+        assert changed[0] != fp32[0] and changed[1] != fp32[1], moving
+    # a device's default written out is the same run: on a CPU 2 parts, no padding multiple, no compile
+    written_out = replace(FAST_TRAINING, micro_batches=2, pad_to_multiple_of=1, compile="off")
+    assert ids(tiny_grid(tiny_model, train=written_out)) == fp32
 
 
 def test_cell_ids_distinguish_every_axis(tiny_model):

@@ -9,14 +9,17 @@ from pathlib import Path
 
 import bench
 
-_LIBRARIES = ("torch", "transformers", "peft", "datasets")
+# every library that computes a number of a cell: the versions string is part of every cell id
+LIBRARIES = ("torch", "transformers", "peft", "datasets", "tokenizers", "numpy", "scipy", "scikit-learn",
+             "sentence-transformers", "setfit")
 
 
 @functools.lru_cache(maxsize=1)
 def library_versions() -> str:
-    """"torch=2.13.0,transformers=5.23.0,..." for the installed libraries."""
+    """"torch=2.13.0,transformers=5.23.0,..." for the libraries that compute numbers ("=missing" for
+    one not installed, such as the setfit extra)."""
     parts = []
-    for name in _LIBRARIES:
+    for name in LIBRARIES:
         try:
             parts.append(f"{name}={metadata.version(name)}")
         except metadata.PackageNotFoundError:

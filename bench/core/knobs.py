@@ -18,8 +18,9 @@ from bench.core.errors import BenchError
 def knob(default: Any, help: str, *, at_least: float | None = None, above: float | None = None,
          at_most: float | None = None, identity: bool = True) -> Any:
     """A dataclass field with its help text and its allowed range (inclusive / exclusive bounds).
-    identity=False marks a switch a test shows to be result-neutral (how often the loss is read, a
-    fused kernel): it is left out of cell ids, so it neither splits report rows nor forces re-runs."""
+    identity=False marks a switch that a test shows to train bit-identical weights with dropout on (how
+    often the loss is read): it is left out of cell ids, so it neither splits report rows nor forces
+    re-runs. A switch that can move a number at all (a kernel's rounding, dropout's draws) stays in."""
     return dataclasses.field(default=default, metadata={"help": help, "at_least": at_least, "above": above,
                                                         "at_most": at_most, "identity": identity})
 

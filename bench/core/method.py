@@ -4,14 +4,11 @@ model that maps encoded batches to label logits, and the encoder of its inputs."
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import importlib.util
-import inspect
 import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from pathlib import Path
 from typing import Any
 
 from torch import nn
@@ -21,6 +18,7 @@ from bench.core.errors import BenchError
 from bench.core.family import Capability
 from bench.core.knobs import jsonable, knob, knob_types, parse_knob_value, validate_knobs
 from bench.core.registry import Registry
+from bench.core.source import plugin_code_digest
 
 
 class Training(StrEnum):
@@ -162,7 +160,7 @@ class MethodSpec:
     zero_shot: bool = False  # has a zero-shot form: meaningful predictions before any training
     needs: tuple[Capability, ...] = ()  # what it needs of the model's encoder family
     fp32_only: bool = False  # runs in fp32 whatever the precision (its cells' dtype is fp32)
-    code_digest: str = ""  # a plugin's source hash (part of its cells' identity); "" for built-ins
+    code_digest: str = ""  # a plugin builder's file hash (in its cells' ids, as the harness's source is)
 
     def make_config(self, overrides: Mapping[str, Any] | None = None) -> MethodConfig:
         """The default config with knob overrides (command-line strings or stored JSON values)."""
@@ -212,23 +210,6 @@ def register_method(name: str, *, config: type[MethodConfig], peer: str | None =
         return build
 
     return register
-
-
-_PACKAGE_ROOT = Path(__file__).resolve().parent.parent.parent  # the folder holding bench/, methods/, ...
-_BUILT_IN = ("bench", "tasks", "methods", "families", "reports")
-
-
-def plugin_code_digest(build: Builder) -> str:
-    """A hash of the source file defining a plugin's builder, so that an edited plugin never reuses
-    the cells of its earlier code; "" for PETBench's own methods (their code is the release's)."""
-    try:
-        source = Path(inspect.getsourcefile(build) or "").resolve()
-    except TypeError:
-        return ""
-    inside = source.is_relative_to(_PACKAGE_ROOT) and source.relative_to(_PACKAGE_ROOT).parts[0] in _BUILT_IN
-    if inside or not source.is_file():
-        return ""
-    return hashlib.sha1(source.read_bytes()).hexdigest()[:10]
 
 
 def get_method(name: str) -> MethodSpec:

@@ -48,6 +48,7 @@ class CellResult:
     data_fingerprint: str = ""  # hash of the content of the data files read
     versions: str = ""  # "torch=...,transformers=...,peft=...,datasets=...,petbench=..."
     petbench_revision: str = ""  # the commit the code came from ("+dirty": uncommitted changes); not identity
+    code_digest: str = ""  # the code that computed it (PETBench's numeric source, a plugin file): in cell_id
     device: str = ""
     cpu: str = ""  # the CPU model and torch's kernel level on it (timings depend on both)
     dtype: str = ""

@@ -11,13 +11,14 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from bench.core.device import Runtime
+from bench.core import source
+from bench.core.device import Device, Runtime
 from bench.core.errors import BenchError
 from bench.core.knobs import identity_fields, jsonable, knob_types
 from bench.core.method import MethodConfig, get_method
 from bench.core.models import ModelRef
 from bench.core.task import TaskSpec
-from bench.training.loop import TrainConfig
+from bench.training.loop import TrainConfig, settings_on_device
 
 Knobs = tuple[tuple[str, Any], ...]
 # --search targets that every method understands: the two method knobs that --lr / --epochs set,
@@ -78,19 +79,26 @@ class CellSpec:
         targets = [target for target, _ in self.search] if without_search else []
         searched_knobs = {searched_knob(target) for target in targets} - {None}
         knobs = {name: value for name, value in self.knobs if name not in searched_knobs}
-        train = {name: jsonable(getattr(self.train, name)) for name in identity_fields(TrainConfig)
+        on_device = settings_on_device(self.train, cuda=self.runtime.device == Device.CUDA)
+        train = {name: jsonable(getattr(on_device, name)) for name in identity_fields(TrainConfig)
                  if name not in targets}
-        code = get_method(self.method).code_digest
         return {"task": self.task.name, "task_version": self.task.version,
-                "task_definition": self.task.definition_digest, "method": self.method,
-                **({"method_code": code} if code else {}),
-                "knobs": knobs, "model": self.model.display_name, "model_fingerprint": self.model.fingerprint,
+                "task_definition": self.task.definition_digest, "method": self.method, "knobs": knobs,
+                "model": self.model.display_name, "model_fingerprint": self.model.fingerprint,
                 "shots": self.shots, "train": train,
                 "device": self.runtime.device, "dtype": self.runtime.dtype}
 
     @property
     def config_id(self) -> str:
+        """What pairs a run with its baseline: the configuration, never the code that ran it (an edited
+        method is compared with its old self)."""
         return _digest(self.configuration())
+
+    @property
+    def code_digest(self) -> str:
+        """The code that computes this cell's numbers: PETBench's own numeric source, and the method's
+        file when it comes from a plugin."""
+        return source.code_digest(get_method(self.method).code_digest)
 
     @property
     def selection_id(self) -> str:
@@ -98,10 +106,10 @@ class CellSpec:
         return _digest(self.configuration(without_search=True))
 
     def cell_id(self, *, data_fingerprint: str, versions: str) -> str:
-        """Stable across runs: the same settings, data and library versions map to the same id, so
-        a re-run resumes only true repeats."""
+        """Stable across runs: the same settings, data, code and library versions map to the same id,
+        so a re-run resumes only true repeats (a commit that changes a number trains anew)."""
         digest = _digest({**self.configuration(), "seed": self.seed, "split": self.split,
-                          "data": data_fingerprint, "versions": versions})
+                          "data": data_fingerprint, "versions": versions, "code": self.code_digest})
         shots = "full" if self.shots is None else self.shots
         split = f"/split={self.split}" if self.split is not None else ""
         return f"{self.task.name}/{self.method}/shots={shots}{split}/seed={self.seed}/{digest}"

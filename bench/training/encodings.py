@@ -1,5 +1,6 @@
 """Every split is encoded once per encoding (tokenizer, template, method settings), before any
-timed loop, and the encodings are reused across cells, processes and runs through a cache folder."""
+timed loop, and the encodings are reused across cells, processes and runs through a cache folder:
+keyed like a cell id by the code and library versions too, so a commit never reads an old encoding."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from bench.core.encoded import EncodedExample, ExampleEncoder
+from bench.core.environment import library_versions
+from bench.core.source import code_digest, plugin_code_digest
 from bench.core.store import write_atomically
 from bench.core.task import Example
 
@@ -23,10 +26,18 @@ def examples_fingerprint(examples: Sequence[Example]) -> str:
     return digest.hexdigest()
 
 
+def encoding_key(encoder: ExampleEncoder, examples: Sequence[Example]) -> str:
+    """What an encoding depends on: the encoder's settings, the examples, and the code (PETBench's, and
+    the encoder's own file when a plugin defines it) and libraries (the tokenizer's) that compute it."""
+    code = code_digest(plugin_code_digest(encoder))
+    parts = (encoder.cache_key, examples_fingerprint(examples), code, library_versions())
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:32]
+
+
 def encode_once(encoder: ExampleEncoder, examples: Sequence[Example], *,
                 cache_folder: Path | None) -> tuple[EncodedExample, ...]:
     """The encoded examples, from this process's memory, the cache folder, or the encoder."""
-    key = hashlib.sha256(f"{encoder.cache_key}|{examples_fingerprint(examples)}".encode()).hexdigest()[:32]
+    key = encoding_key(encoder, examples)
     if key in _IN_PROCESS:
         return _IN_PROCESS[key]
     path = cache_folder / f"{key}.pkl" if cache_folder is not None else None

@@ -3,6 +3,7 @@ before any timed region); batches only gather and pad them."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -58,16 +59,15 @@ class TrainConfig:
                               "LM-BFF's eval_steps); 0 = at each epoch's end", at_least=0)
     log_every: int = knob(10, "steps between reading the loss (a device sync) to check it is finite",
                           at_least=1, identity=False)
-    fused_optimizer: bool = knob(True, "one fused AdamW kernel (CUDA or CPU) instead of per-tensor loops",
-                                 identity=False)
+    fused_optimizer: bool = knob(True, "one fused AdamW kernel (CUDA or CPU) instead of per-tensor loops")
     frozen_bf16: bool = knob(True, "under bf16 autocast: store frozen weights in bf16")
     compile: Toggle = knob(Toggle.AUTO, f"torch.compile the training forward: auto = on CUDA for cells "
-                                        f"of at least {COMPILE_MIN_STEPS} steps", identity=False)
+                                        f"of at least {COMPILE_MIN_STEPS} steps")
     pad_to_multiple_of: int = knob(0, "pad batch lengths to a multiple (static shapes); 0 = 8 on CUDA, "
-                                      "none on CPU", at_least=0, identity=False)
+                                      "none on CPU", at_least=0)
     micro_batches: int = knob(0, "run each training batch as this many length-sorted parts whose gradients "
-                                 "add up to the batch's (the same batch, loss and step; less padding): 0 = "
-                                 f"{CPU_MICRO_BATCHES} on CPU, 1 on CUDA", at_least=0, identity=False)
+                                 "add up to the batch's (the same batch and loss, less padding; other "
+                                 f"dropout draws): 0 = {CPU_MICRO_BATCHES} on CPU, 1 on CUDA", at_least=0)
 
     def __post_init__(self) -> None:
         validate_knobs(self)
@@ -112,16 +112,21 @@ def should_compile(config: TrainConfig, device: DeviceChoice, total_steps: int) 
     return config.compile == Toggle.ON
 
 
+def settings_on_device(config: TrainConfig, *, cuda: bool) -> TrainConfig:
+    """The settings as the loop runs them on a device kind: each by-device default filled in (cell ids
+    hash these, so a default and its value written out are one cell)."""
+    compiled = Toggle.OFF if config.compile == Toggle.AUTO and not cuda else config.compile
+    return dataclasses.replace(config, pad_to_multiple_of=config.pad_to_multiple_of or (8 if cuda else 1),
+                               micro_batches=config.micro_batches or (1 if cuda else CPU_MICRO_BATCHES),
+                               compile=compiled)
+
+
 def pad_multiple(config: TrainConfig, device: DeviceChoice) -> int:
-    if config.pad_to_multiple_of:
-        return config.pad_to_multiple_of
-    return 8 if device.is_cuda else 1
+    return settings_on_device(config, cuda=device.is_cuda).pad_to_multiple_of
 
 
 def micro_batches(config: TrainConfig, device: DeviceChoice) -> int:
-    if config.micro_batches:
-        return config.micro_batches
-    return 1 if device.is_cuda else CPU_MICRO_BATCHES
+    return settings_on_device(config, cuda=device.is_cuda).micro_batches
 
 
 def prepare_model(built: BuiltMethod, config: TrainConfig, device: DeviceChoice, *,

@@ -65,7 +65,8 @@ def identity(job: CellJob) -> dict:
     """The record fields that say what ran, known before the cell starts."""
     cell, knobs = job.cell, dict(job.cell.knobs)
     return dict(cell_id=job.cell_id, config_id=cell.config_id, **identity_labels(job),
-                task=cell.task.name, task_version=cell.task.version, language=cell.task.language,
+                code_digest=cell.code_digest, task=cell.task.name, task_version=cell.task.version,
+                language=cell.task.language,
                 method=cell.method, role=get_method(cell.method).role.value, method_config=_json(knobs),
                 model=cell.model.display_name,
                 model_fingerprint=cell.model.fingerprint, family=_family_name(cell), seed=cell.seed,
