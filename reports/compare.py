@@ -1,5 +1,6 @@
 """Paired difference of two methods (or two configurations) over the seeds and splits they share,
-and, where both logged their samples (--log-samples), an exact McNemar test on the shared examples."""
+and, where both logged their samples (--log-samples), an exact test and a bootstrap interval on the
+shared examples that count each example once over the seeds (reports.example_tests)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,9 @@ from bench.core.errors import BenchError
 from bench.core.records import CellStatus
 from bench.core.samples import read_samples, samples_path
 from reports.aggregate import config_labels
-from reports.stats import McNemar, mcnemar_exact, paired_difference
+from reports.example_tests import ExampleTest, example_test
+from reports.runs import one_per_run
+from reports.stats import paired_difference
 
 PLACE = ["task", "model", "shots"]
 
@@ -30,26 +33,29 @@ def _chosen(cells: pd.DataFrame, name: str, labels: dict[str, str]) -> pd.DataFr
     return of_method
 
 
-def example_test(first: pd.DataFrame, second: pd.DataFrame, samples_dir: Path | None) -> McNemar | None:
-    """McNemar over every example both cells of a shared seed and split scored (pooled over the
-    seeds and splits with sample files on both sides); None when there are none."""
+def shared_examples(first: pd.DataFrame, second: pd.DataFrame,
+                    samples_dir: Path | None) -> ExampleTest | None:
+    """The test on every example both cells of a shared seed and split scored (the seeds and splits
+    with sample files on both sides); None when there are none."""
     if samples_dir is None:
         return None
     cells = [{(row.seed, row.split): row.cell_id for row in frame.itertuples()} for frame in (first, second)]
-    pairs: list[tuple[bool, bool]] = []
+    runs = []
     for key in sorted(set(cells[0]) & set(cells[1]), key=str):
         paths = [samples_path(samples_dir, side[key]) for side in cells]
         if not all(path.exists() for path in paths):
             continue
         mine, theirs = ({(s.index, s.id): s.correct for s in read_samples(path)} for path in paths)
-        pairs += [(mine[example], theirs[example]) for example in sorted(set(mine) & set(theirs))]
-    return mcnemar_exact(pairs) if pairs else None
+        runs.append({example: (mine[example], theirs[example]) for example in set(mine) & set(theirs)})
+    runs = [run for run in runs if run]
+    return example_test(runs) if runs else None
 
 
 def paired_rows(cells: pd.DataFrame, first: str, second: str,
                 samples_dir: Path | None = None) -> list[list[str]]:
     """Per task, model and shots: the paired difference over seeds, and the test on shared examples."""
-    ok = cells[cells["status"] == CellStatus.SUCCESS]
+    runs = one_per_run(cells).frame  # a run stored twice counts once, as its newest record
+    ok = runs[runs["status"] == CellStatus.SUCCESS]
     labels = config_labels(ok)
     chosen = [_chosen(ok, name, labels) for name in (first, second)]
     rows = []
@@ -63,9 +69,14 @@ def paired_rows(cells: pd.DataFrame, first: str, second: str,
             continue
         interval = ("n/a (one shared seed)" if len(pairs) < 2 else
                     f"[{100 * summary.ci_low:+.2f}, {100 * summary.ci_high:+.2f}]")
-        test = example_test(part, other, samples_dir)
-        examples = ("-" if test is None else f"{test.examples} ({test.first_only} / {test.second_only})")
-        p_value = "-" if test is None else f"{test.p_value:.3g}"
-        rows.append([task, model, shots, str(len(pairs)), f"{100 * summary.mean:+.2f}", interval, examples,
-                     p_value])
+        rows.append([task, model, shots, str(len(pairs)), f"{100 * summary.mean:+.2f}", interval,
+                     *_example_columns(shared_examples(part, other, samples_dir))])
     return rows
+
+
+def _example_columns(test: ExampleTest | None) -> list[str]:
+    if test is None:
+        return ["-", "-", "-"]
+    runs = f" x {test.runs} runs" if test.runs > 1 else ""
+    return [f"{test.examples}{runs} ({test.first_only} / {test.second_only})",
+            f"[{100 * test.ci_low:+.2f}, {100 * test.ci_high:+.2f}]", f"{test.p_value:.3g}"]

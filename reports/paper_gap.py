@@ -1,18 +1,22 @@
-"""How far a run is from the papers: each configuration's mean score against every published result
-for its task and method (reports/references, --references FILE)."""
+"""How far a run is from the papers: each configuration's mean score (a --search: over its dev-selected
+cells, as the report shows it) against every published result for its task, method and shots
+(reports/references, --references FILE), with what makes a comparison doubtful flagged."""
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pandas as pd
 
-from bench.core.records import CellStatus
 from reports.aggregate import config_labels
+from reports.gate import Verdict, judge_change
 from reports.references import Reference
-from reports.regression import Tolerances, Verdict, judge_change
+from reports.regression import Tolerances
+from reports.runs import one_per_run, scores, unusable, usable
+from reports.search import selected_cells
 from reports.stats import Summary, summarize
 
 
@@ -26,6 +30,7 @@ class PaperGap:
     reference: Reference  # the published value, in points
     allowed: float  # the drop below the published value still within noise, as a fraction
     verdict: Verdict
+    flags: tuple[str, ...] = ()  # what makes the comparison doubtful (majority class, a stalled cell, ...)
 
     @property
     def gap_points(self) -> float:
@@ -36,6 +41,20 @@ class PaperGap:
         return self.reference.model == self.model
 
 
+@dataclass(frozen=True)
+class PaperComparison:
+    gaps: tuple[PaperGap, ...]
+    set_aside: tuple[str, ...]  # published results for the task and method at other shots: not judged
+    failed: tuple[str, ...]  # configurations with a published result and cells without a score
+
+
+@dataclass(frozen=True)
+class _Group:
+    label: str
+    cells: pd.DataFrame  # the cells whose scores count (a search: the selected ones)
+    broken: int  # cells without a score (failed, NaN)
+
+
 def allowed_gap(reference: Reference, runs: int, tolerances: Tolerances) -> float:
     """--accuracy-points, or --accuracy-sems standard errors of the run's mean taking the paper's std
     as the spread of one run, whichever is larger (a paper without a std: the points alone)."""
@@ -44,27 +63,58 @@ def allowed_gap(reference: Reference, runs: int, tolerances: Tolerances) -> floa
     return max(tolerances.accuracy_points, tolerances.accuracy_sems * reference.std / math.sqrt(runs)) / 100
 
 
-def paper_gaps(cells: pd.DataFrame, references: Sequence[Reference],
-               tolerances: Tolerances | None = None) -> list[PaperGap]:
-    """One gap per (configuration, published result of its task and method), in the run's order."""
+def compare_with_papers(cells: pd.DataFrame, references: Sequence[Reference],
+                        tolerances: Tolerances | None = None) -> PaperComparison:
+    """One gap per (configuration, published result of its task, method and shots), in the run's order."""
     tolerances = tolerances or Tolerances()
-    ok = cells[cells["status"] == CellStatus.SUCCESS]
-    if ok.empty or not references:
-        return []
-    labels = config_labels(ok)
-    gaps = []
-    for config_id, group in ok.groupby("config_id", sort=False):
-        first = group.iloc[0]
+    gaps, set_aside, failed = [], [], []
+    for group in _groups(one_per_run(cells).frame):
+        first = group.cells.iloc[0]
         matching = [r for r in references if (r.task, r.method) == (first["task"], first["method"])]
-        if not matching:
+        shots = str(first["shots"])
+        for reference in (r for r in matching if r.shots not in (None, shots)):
+            set_aside.append(f"{group.label} on {first['task']} ran shots {shots}; {reference.name} "
+                             f"({reference.paper}) is for shots {reference.shots}: not judged")
+        matching = [r for r in matching if r.shots in (None, shots)]
+        if matching and group.broken:
+            failed.append(f"{group.label} on {first['task']}: {group.broken} cell(s) without a score")
+        scored = usable(group.cells)
+        if not matching or scored.empty:
             continue
-        run = summarize(group["score"].astype(float).tolist())
+        run = summarize(scores(scored).tolist())
         for reference in matching:
             allowed = allowed_gap(reference, run.n, tolerances)
             verdict = judge_change(run.mean - reference.value / 100, allowed)
-            gaps.append(PaperGap(str(first["task"]), labels[config_id], str(first["model"]),
-                                 str(first["shots"]), run, reference, allowed, verdict))
-    return gaps
+            gaps.append(PaperGap(str(first["task"]), group.label, str(first["model"]), shots, run, reference,
+                                 allowed, verdict, _flags(scored, run, reference)))
+    return PaperComparison(tuple(gaps), tuple(set_aside), tuple(failed))
+
+
+def _groups(cells: pd.DataFrame) -> list[_Group]:
+    """Each configuration outside a search, and each search over its dev-selected cells."""
+    plain = cells[cells["search"].fillna("") == ""]
+    labels = config_labels(plain) if not plain.empty else {}
+    groups = [_Group(labels[key], rows, len(unusable(rows)))
+              for key, rows in plain.groupby("config_id", sort=False)]
+    searched = cells[cells["search"].fillna("") != ""]
+    for _, rows in searched.groupby("selection_id", sort=False):
+        chosen = selected_cells(usable(rows))
+        targets = ", ".join(json.loads(rows["search"].iloc[0]))
+        label = f"{rows['method'].iloc[0]} (selected on dev over {targets})"
+        groups.append(_Group(label, rows if chosen.empty else chosen, len(unusable(rows))))
+    return groups
+
+
+def _flags(cells: pd.DataFrame, run: Summary, reference: Reference) -> tuple[str, ...]:
+    majority = pd.to_numeric(cells["majority_score"], errors="coerce").mean()
+    stalled = int(cells["never_beat_start"].astype(bool).sum())
+    limit = int(pd.to_numeric(cells.get("eval_limit", pd.Series(0, index=cells.index))).max())
+    flags = [f"at or below the majority class ({100 * majority:.1f})" if majority == majority
+             and run.mean <= majority else "",
+             f"{stalled} of {len(cells)} cells never beat their untrained start" if stalled else "",
+             f"scored on an --eval-limit sample of {limit} examples" if limit else "",
+             "the paper does not say its shots" if reference.shots is None else ""]
+    return tuple(flag for flag in flags if flag)
 
 
 def gap_rows(gaps: Sequence[PaperGap]) -> list[list[str]]:
@@ -77,10 +127,10 @@ def gap_rows(gaps: Sequence[PaperGap]) -> list[list[str]]:
         paper = f"{ref.name}: {ref.paper}; {ref.model}" + ("" if gap.same_model else ", different model")
         rows.append([_SAID[gap.verdict], gap.task, gap.method, gap.model, gap.shots, str(run.n),
                      f"{100 * run.mean:.1f}", interval, published, f"{gap.gap_points:+.1f}",
-                     f"-{100 * gap.allowed:.2f}", paper])
+                     f"-{100 * gap.allowed:.2f}", paper, "; ".join(gap.flags) or "-"])
     return rows
 
 
 _SAID = {Verdict.REGRESSED: "below", Verdict.IMPROVED: "above", Verdict.OK: "within"}
 GAP_HEADERS = ["verdict", "task", "method", "model", "shots", "runs", "run", "95% CI", "published",
-               "run - published (points)", "allowed", "published as"]
+               "run - published (points)", "allowed", "published as", "flags"]

@@ -1,10 +1,11 @@
 """Regression check of a run against a stored baseline (a results.csv): configuration by
-configuration (config_id), the score, the training throughput and the peak memory."""
+configuration (config_id), the score (reports.gate), the training throughput and the peak memory;
+cells that crashed or scored NaN are failures, and configurations the run lacks are missing."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
-from enum import StrEnum
 from pathlib import Path
 
 import pandas as pd
@@ -12,7 +13,11 @@ import pandas as pd
 from bench.core.errors import BenchError
 from bench.core.records import TEXT_FIELDS, CellStatus
 from reports.aggregate import config_labels
-from reports.stats import summarize
+from reports.gate import Pairing, ScoreJudgement, Verdict, judge_change, judge_score
+from reports.runs import one_per_run, scores, unusable, usable
+
+__all__ = ["Finding", "Tolerances", "Verdict", "check_against_baseline", "environment_differences",
+           "judge_change", "read_results_csv", "successful"]
 
 GROUP = "config_id"
 _NEEDED = [GROUP, "task", "method", "model", "shots", "status", "seed", "score", "train_samples_per_s",
@@ -20,18 +25,10 @@ _NEEDED = [GROUP, "task", "method", "model", "shots", "status", "seed", "score",
 GATED_LIBRARIES = ("torch", "transformers", "peft")
 
 
-class Verdict(StrEnum):
-    REGRESSED = "regressed"
-    MISSING = "missing"  # in the baseline only
-    IMPROVED = "improved"
-    NEW = "new"  # in the run only
-    OK = "ok"
-
-
 @dataclass(frozen=True)
 class Tolerances:
-    accuracy_points: float = 1.0  # score drop allowed, in points (x100)
-    accuracy_sems: float = 2.0  # ... or this many standard errors of the baseline over seeds
+    accuracy_points: float = 1.0  # the floor: a score drop smaller than this (points, x100) is never gated
+    accuracy_sems: float = 2.0  # --against-paper only: standard errors of the run's mean (paper's std)
     throughput: float = 0.15  # relative drop in train samples/s on a GPU (same device only)
     cpu_throughput: float | None = None  # on a CPU; None: reported, not gated (shared cores are noisy)
     memory: float = 0.15  # relative rise in peak memory
@@ -48,7 +45,8 @@ class Finding:
     baseline: float | None = None
     current: float | None = None
     allowed: str = ""
-    comparison: str = ""  # for scores: paired on the run's seeds and splits, or mean against mean
+    comparison: str = ""  # scores: what was paired or pooled; cells: why they failed or are missing
+    detectable: float | None = None  # scores: the smallest drop these runs flag 9 times in 10 (fraction)
 
 
 def read_results_csv(path: Path) -> pd.DataFrame:
@@ -70,103 +68,137 @@ def read_results_csv(path: Path) -> pd.DataFrame:
 
 def environment_differences(current: pd.DataFrame, baseline: pd.DataFrame) -> list[str]:
     """'transformers 5.23.0 -> 5.24.0' for each gated library whose versions differ between the
-    baseline and the run (versions columns hold "torch=2.13.0,transformers=..."), and
-    'dtype fp32 -> bfloat16' when the precision differs."""
-
-    def shown(found: set[str]) -> str:
-        return "/".join(sorted(found)) or "unknown"
+    baseline and the run (versions columns hold "torch=2.13.0,transformers=..."). Precision is not
+    here: it is part of the configuration, so a run in another dtype is another configuration."""
 
     def versions(frame: pd.DataFrame, library: str) -> str:
-        return shown({part.split("=", 1)[1] for text in frame["versions"].dropna()
-                      for part in str(text).split(",") if part.startswith(f"{library}=")})
-
-    def dtypes(frame: pd.DataFrame) -> str:
-        return shown({str(value) for value in frame.get("dtype", pd.Series()).dropna()})
+        found = {part.split("=", 1)[1] for text in frame["versions"].dropna()
+                 for part in str(text).split(",") if part.startswith(f"{library}=")}
+        return "/".join(sorted(found)) or "unknown"
 
     pairs = [(library, versions(baseline, library), versions(current, library))
              for library in GATED_LIBRARIES]
-    pairs.append(("dtype", dtypes(baseline), dtypes(current)))
     return [f"{name} {before} -> {now}" for name, before, now in pairs if before != now]
 
 
 def successful(frame: pd.DataFrame) -> pd.DataFrame:
-    frame = frame[frame["status"] == CellStatus.SUCCESS].copy()
+    return _text_columns(frame[frame["status"] == CellStatus.SUCCESS])
+
+
+def check_against_baseline(current: pd.DataFrame, baseline: pd.DataFrame,
+                           tolerances: Tolerances) -> list[Finding]:
+    """One finding per measure of every configuration in either side; a configuration with cells
+    that have no score also gets a `failed` finding."""
+    current, baseline = one_per_run(_text_columns(current)).frame, one_per_run(successful(baseline)).frame
+    base = usable(baseline)
+    now, broken = usable(current), unusable(current)
+    labels = config_labels(pd.concat([base, current], ignore_index=True))
+    where = {key: rows.iloc[0] for frame in (base, current) for key, rows in frame.groupby(GROUP, sort=False)}
+
+    def finding(key: str, measure: str, verdict: Verdict, **values) -> Finding:
+        first = where[key]
+        return Finding(str(first["task"]), labels[key], str(first["model"]), str(first["shots"]), measure,
+                       verdict, **values)
+
+    run_keys, base_keys = set(current[GROUP]), set(base[GROUP])
+    findings = [finding(key, "cell", Verdict.MISSING, comparison=_missing_reason(where[key], current))
+                for key in dict.fromkeys(base[GROUP]) if key not in run_keys]
+    findings += [finding(key, "cell", Verdict.FAILED, comparison=_failure(rows, current))
+                 for key, rows in broken.groupby(GROUP, sort=False)]
+    findings += [finding(key, "cell", Verdict.NEW)
+                 for key in dict.fromkeys(now[GROUP]) if key not in base_keys]
+    for key in (key for key in dict.fromkeys(base[GROUP]) if key in set(now[GROUP])):
+        mine, theirs = now[now[GROUP] == key], base[base[GROUP] == key]
+        judged = judge_score(_by_run(mine), _by_run(theirs), floor=tolerances.accuracy_points / 100)
+        findings.append(finding(key, "score", judged.verdict, baseline=judged.baseline,
+                                current=judged.current, allowed=_allowed(judged), comparison=describe(judged),
+                                detectable=judged.detectable))
+        findings += [finding(key, measure, verdict, **values)
+                     for measure, verdict, values in _resources(mine, theirs, tolerances)]
+    return findings
+
+
+def describe(judged: ScoreJudgement) -> str:
+    """What the score row compared, in words."""
+    runs = ", ".join(seed if split == "-" else f"{seed}/{split}" for seed, split in judged.keys)
+    if judged.pairing == Pairing.PAIRED:
+        if len(judged.keys) == judged.baseline_runs:
+            return "paired (the same seeds and splits)"
+        return f"paired on the run's seeds ({runs})"
+    count = len(judged.keys)
+    if judged.pairing == Pairing.WELCH:
+        return f"Welch: {count} runs vs the baseline's {judged.baseline_runs}, no 2 seeds in common"
+    if judged.pairing == Pairing.BORROWED:
+        return f"{count} runs vs the baseline's {judged.baseline_runs}, the spread of the side with several"
+    return "one run on each side: no spread to judge by"
+
+
+def _allowed(judged: ScoreJudgement) -> str:
+    return "-" if judged.allowed == float("inf") else f"-{100 * judged.allowed:.2f} points"
+
+
+def _text_columns(frame: pd.DataFrame) -> pd.DataFrame:
+    """shots and the configuration's JSON as text, however the frame was read."""
+    frame = frame.copy()
     frame["shots"] = frame["shots"].astype(str)
     for column in ("method_config", "train_config"):
         frame[column] = frame[column].fillna("").astype(str)
     return frame
 
 
-def _runs_in_order(group: pd.DataFrame) -> list[tuple[str, str]]:
-    splits = group["split"] if "split" in group else pd.Series("-", index=group.index)
-    return list(zip(group["seed"].astype(str), splits.astype(str), strict=True))
+def _by_run(rows: pd.DataFrame) -> dict[tuple[str, str], float]:
+    keys = zip(rows["seed"].astype(str), rows["split"].astype(str), strict=True)
+    return dict(zip(keys, scores(rows), strict=True))
 
 
-def _paired_score(base: dict, runs: set[tuple[str, str]]) -> tuple[float, str]:
-    """The baseline's mean over the run's own seeds and splits when it has them all (a paired
-    comparison), else its mean over all of its runs; and which comparison that is."""
-    scores = base["by_run"]
-    if runs and runs <= set(scores) and runs != set(scores):
-        seeds = ", ".join(sorted(seed for seed, _ in runs))
-        return sum(scores[run] for run in runs) / len(runs), f"paired on the run's seeds ({seeds})"
-    if runs == set(scores):
-        return base["score"], "paired (the same seeds and splits)"
-    return base["score"], f"run mean vs baseline mean over {len(scores)} runs"
+def _failure(rows: pd.DataFrame, current: pd.DataFrame) -> str:
+    total = int((current[GROUP] == rows[GROUP].iloc[0]).sum())
+    failed = rows[rows["status"] != CellStatus.SUCCESS]
+    errors = [str(error) for error in failed.get("error", pd.Series(dtype=str)).fillna("") if error]
+    cause = f" ({errors[0]})" if errors else ""
+    parts = [f"{len(failed)} of {total} cells failed{cause}"] if len(failed) else []
+    if len(rows) > len(failed):
+        parts.append(f"{len(rows) - len(failed)} of {total} cells without a finite score")
+    return "; ".join(parts)
 
 
-def _group_stats(frame: pd.DataFrame) -> dict[str, dict]:
-    out = {}
-    for key, group in frame.groupby(GROUP, sort=False):
-        summary = summarize(group["score"].astype(float).tolist())
-        first = group.iloc[0]
-        by_run = dict(zip(_runs_in_order(group), group["score"].astype(float), strict=True))
-        out[key] = {"score": summary.mean, "sem": summary.sem, "device": first["device"], "by_run": by_run,
-                    "runs": set(by_run),
-                    "speed": float(group["train_samples_per_s"].mean()),
-                    "memory": float(group["peak_memory_bytes"].mean()),
-                    "where": (first["task"], first["model"], str(first["shots"]))}
+def _missing_reason(first: pd.Series, current: pd.DataFrame) -> str:
+    """Why a baseline configuration may be absent: the run has it in another precision or device."""
+    same = current[(current["task"] == first["task"]) & (current["method"] == first["method"])
+                   & (current["model"] == first["model"]) & (current["shots"] == first["shots"])
+                   & (current["method_config"] == first["method_config"])]
+    settings = json.loads(first["train_config"] or "{}")
+    same = same[[json.loads(text or "{}") == settings for text in same["train_config"]]]
+    dtype = str(first.get("dtype"))
+    others = sorted({str(value) for value in same.get("dtype", pd.Series(dtype=str))} - {dtype})
+    if others:
+        return (f"the run has it in {'/'.join(others)}, the baseline in {dtype}: precision is part of the "
+                f"configuration (run with --precision {dtype} to compare)")
+    return "not in the run"
+
+
+def _resources(mine: pd.DataFrame, theirs: pd.DataFrame,
+               tolerances: Tolerances) -> list[tuple[str, Verdict, dict]]:
+    """(measure, verdict, values) for train samples/s (same device only) and peak memory; a figure the
+    baseline has and the run lacks is inconclusive."""
+    out = []
+    device = str(theirs["device"].iloc[0])
+    speed = (_mean_of(theirs, "train_samples_per_s"), _mean_of(mine, "train_samples_per_s"))
+    tolerance = tolerances.cpu_throughput if device.startswith("cpu") else tolerances.throughput
+    comparable = device == str(mine["device"].iloc[0]) and tolerance is not None
+    if comparable and speed[0] == speed[0] and speed[0] > 0:
+        verdict = (Verdict.INCONCLUSIVE if speed[1] != speed[1] else
+                   judge_change((speed[1] - speed[0]) / speed[0], tolerance))
+        out.append(("train samples/s", verdict, {"baseline": speed[0], "current": speed[1],
+                                                 "allowed": f"-{tolerance:.0%}"}))
+    memory = (_mean_of(theirs, "peak_memory_bytes"), _mean_of(mine, "peak_memory_bytes"))
+    if memory[0] > 0:
+        verdict = (Verdict.INCONCLUSIVE if memory[1] != memory[1] else
+                   judge_change((memory[0] - memory[1]) / memory[0], tolerances.memory))  # a rise regresses
+        out.append(("peak memory", verdict, {"baseline": memory[0], "current": memory[1],
+                                             "allowed": f"+{tolerances.memory:.0%}"}))
     return out
 
 
-def check_against_baseline(current: pd.DataFrame, baseline: pd.DataFrame,
-                           tolerances: Tolerances) -> list[Finding]:
-    """One finding per measure of every configuration in either run."""
-    now, before = _group_stats(successful(current)), _group_stats(baseline)
-    labels = config_labels(pd.concat([baseline, successful(current)], ignore_index=True))
-
-    def finding(key: str, stats: dict, measure: str, verdict: Verdict, **values) -> Finding:
-        task, model, shots = stats["where"]
-        return Finding(task, labels[key], model, shots, measure, verdict, **values)
-
-    findings = [finding(key, before[key], "cell", Verdict.MISSING) for key in before if key not in now]
-    findings += [finding(key, now[key], "cell", Verdict.NEW) for key in now if key not in before]
-    for key in (key for key in before if key in now):
-        base, cur = before[key], now[key]
-        allowed = max(tolerances.accuracy_points / 100, tolerances.accuracy_sems * base["sem"])
-        base_score, comparison = _paired_score(base, cur["runs"])
-        findings.append(finding(key, base, "score", judge_change(cur["score"] - base_score, allowed),
-                                baseline=base_score, current=cur["score"],
-                                allowed=f"-{100 * allowed:.2f} points", comparison=comparison))
-        speed_tolerance = _speed_tolerance(tolerances, base["device"])
-        if base["device"] == cur["device"] and speed_tolerance is not None and base["speed"] == base["speed"]:
-            change = (cur["speed"] - base["speed"]) / base["speed"]
-            findings.append(finding(key, base, "train samples/s", judge_change(change, speed_tolerance),
-                                    baseline=base["speed"], current=cur["speed"],
-                                    allowed=f"-{speed_tolerance:.0%}"))
-        if base["memory"] > 0:
-            change = (base["memory"] - cur["memory"]) / base["memory"]  # a rise is the regression
-            findings.append(finding(key, base, "peak memory", judge_change(change, tolerances.memory),
-                                    baseline=base["memory"], current=cur["memory"],
-                                    allowed=f"+{tolerances.memory:.0%}"))
-    return findings
-
-
-def _speed_tolerance(tolerances: Tolerances, device: str) -> float | None:
-    return tolerances.cpu_throughput if str(device).startswith("cpu") else tolerances.throughput
-
-
-def judge_change(change: float, allowed: float) -> Verdict:
-    """Regressed below -allowed, improved above +allowed, else ok."""
-    if change < -allowed:
-        return Verdict.REGRESSED
-    return Verdict.IMPROVED if change > allowed else Verdict.OK
+def _mean_of(rows: pd.DataFrame, column: str) -> float:
+    return float(pd.to_numeric(rows[column], errors="coerce").mean())

@@ -1,4 +1,5 @@
-"""Spread over seeds: mean, standard deviation, standard error and a 95% t-interval."""
+"""Spread over seeds: mean, standard deviation, standard error and a 95% t-interval. Tests on shared
+examples are in reports.example_tests; the score gate of `check` in reports.gate."""
 
 from __future__ import annotations
 
@@ -50,22 +51,3 @@ def paired_difference(first: dict[int, float], second: dict[int, float]) -> tupl
     if not seeds:
         raise ValueError("the two methods share no seed")
     return summarize([first[seed] - second[seed] for seed in seeds]), seeds
-
-
-@dataclass(frozen=True)
-class McNemar:
-    """Exact McNemar test of two classifiers on the same examples: only the discordant pairs count."""
-
-    examples: int
-    first_only: int  # right by the first, wrong by the second
-    second_only: int
-    p_value: float  # two-sided; 1.0 when no pair is discordant
-
-
-def mcnemar_exact(pairs: Sequence[tuple[bool, bool]]) -> McNemar:
-    """Under the null, each discordant pair goes either way with probability 1/2 (a binomial test)."""
-    first_only = sum(first and not second for first, second in pairs)
-    second_only = sum(second and not first for first, second in pairs)
-    discordant = first_only + second_only
-    p_value = float(stats.binomtest(first_only, discordant, 0.5).pvalue) if discordant else 1.0
-    return McNemar(len(pairs), first_only, second_only, p_value)

@@ -257,12 +257,13 @@ def test_rerunning_a_subset_of_a_baselines_cells_passes_check(capsys, monkeypatc
                                                             data_dir):
     monkeypatch.chdir(tmp_path)
     common = ["--model", str(tiny_model), "--data-dir", str(data_dir), "--shots", "8", "--batch-size", "4",
-              "--max-steps", "3"]
+              "--max-steps", "3", "--seeds", "1,2"]  # two seeds: a drop on both is resolved, one seed is not
     assert main([*common, "--methods", "lora,prompt_tuning", "--out", "both"]) == 0
     assert main(["baseline", "both", "--name", "two-methods"]) == 0
     assert main([*common, "--methods", "prompt_tuning", "--out", "one"]) == 0
     capsys.readouterr()
-    assert main(["check", "one", "--baseline", "two-methods"]) == 0
+    assert main(["check", "one", "--baseline", "two-methods"]) == 1  # lora is missing from the run ...
+    assert main(["check", "one", "--baseline", "two-methods", "--allow-missing"]) == 0  # ... on purpose
     out = capsys.readouterr().out
     assert "0 regressed" in out and "1 missing from the run" in out
 
@@ -271,7 +272,7 @@ def test_rerunning_a_subset_of_a_baselines_cells_passes_check(capsys, monkeypatc
     for record in records:  # a planted 5-point accuracy drop in the re-run cell
         record["score"] = record["accuracy"] = record["score"] - 0.05
     store.write_text("".join(json.dumps(record) + "\n" for record in records))
-    assert main(["check", "one", "--baseline", "two-methods"]) == 1
+    assert main(["check", "one", "--baseline", "two-methods", "--allow-missing"]) == 1
     regressed = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| regressed")]
     assert len(regressed) == 1 and "prompt_tuning" in regressed[0] and "score" in regressed[0]
 

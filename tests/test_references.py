@@ -2,6 +2,8 @@
 matching task and method, with their model named and marked when it is not the run's."""
 
 import csv
+import re
+from pathlib import Path
 
 import pytest
 
@@ -23,6 +25,24 @@ def test_the_built_in_sets_hold_fewclues_published_baselines_with_their_sources(
     assert pet["eprstmt"] == (86.66, 1.02) and pet["bustm"] == (56.04, 4.98) and len(pet) == 8
     fewclue = [r for r in references if r.protocol == "fewclue"]
     assert all(r.source and r.model == "chinese_roberta_wwm_ext" for r in fewclue)
+
+
+def test_the_fewclue_results_page_prints_the_published_rows_of_the_built_in_sets_with_their_sources():
+    """docs/results/fewclue.md types no published number of its own: each "published" row is a
+    built-in set's rows (rounded as the page prints scores), and its marker cites that set's source."""
+    page = (Path(__file__).resolve().parent.parent / "docs" / "results" / "fewclue.md").read_text()
+    header = re.search(r"^\| method \| (.+) \| avg \|$", page, re.M).group(1).split(" | ")
+    notes = {marker: " ".join(text.split()) for marker, text in
+             re.findall(r"^- \[(\w)\] (.+?)(?=^- \[|^$)", page, re.M | re.S)}
+    rows = re.findall(r"^\| (\w+) \(published \[(\w)\]\) \| (.+) \|$", page, re.M)
+    assert len(rows) == 4
+    references = load_references()
+    for name, marker, cells in rows:
+        cited = [r for r in references if r.name == name and r.source in notes[marker] and r.task in header]
+        assert {r.source for r in cited} == {cited[0].source} and len(cited) == len(header), (name, marker)
+        values = [next(r.value for r in cited if r.task == task) for task in header]
+        printed = [f"{value:.1f}" for value in values] + [f"{sum(values) / len(values):.1f}"]
+        assert cells.split(" | ") == printed, (name, marker)
 
 
 def test_the_built_in_sets_hold_lm_bffs_prompt_based_fine_tuning_on_sst2():

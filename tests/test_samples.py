@@ -1,6 +1,6 @@
 """--log-samples: each cell's eval examples (id, gold, prediction, class probabilities) in a gzip'd
 file named by its cell id, without changing the cell id; `compare` then adds an exact McNemar test
-on the examples two methods share."""
+on the examples two methods share (reports.example_tests; with one seed, McNemar's own)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from bench.cli.main import main
 from bench.core.samples import SAMPLES_DIR, read_samples, samples_path
 from bench.core.store import ResultsStore
 from reports import HTML_FILE
-from reports.stats import mcnemar_exact
+from reports.example_tests import example_test
 from tests.helpers import page_data
 
 FAST = ("--max-steps", "1", "--batch-size", "4", "--shots", "8", "--max-length", "48", "--executor", "inline")
@@ -69,7 +69,7 @@ def test_compare_adds_an_exact_mcnemar_test_on_the_shared_examples(capsys, logge
     first, second = sorted(ResultsStore(out).latest(), key=lambda record: record.method)
     right = [[s.correct for s in read_samples(samples_path(out / SAMPLES_DIR, r.cell_id))]
              for r in (first, second)]
-    expected = mcnemar_exact(list(zip(*right, strict=True)))
+    expected = example_test([dict(enumerate(zip(*right, strict=True)))])
     capsys.readouterr()
     assert main(["compare", str(out), "--methods", "full_ft,lora"]) == 0
     table = capsys.readouterr().out
@@ -80,10 +80,10 @@ def test_compare_adds_an_exact_mcnemar_test_on_the_shared_examples(capsys, logge
 
 def test_mcnemar_counts_only_the_discordant_pairs():
     pairs = [(True, False)] * 10 + [(False, True)] * 2 + [(True, True)] * 50 + [(False, False)] * 7
-    result = mcnemar_exact(pairs)
+    result = example_test([dict(enumerate(pairs))])
     assert (result.examples, result.first_only, result.second_only) == (69, 10, 2)
     assert result.p_value == pytest.approx(2 * (1 + 12 + 66) / 2**12)  # two-sided binomial, n=12, k<=2
-    assert mcnemar_exact([(True, True), (False, False)]).p_value == 1.0
+    assert example_test([{0: (True, True), 1: (False, False)}]).p_value == 1.0
 
 
 def test_log_samples_on_ray_is_refused_before_any_cell(capsys, tmp_path, tiny_model, data_dir):

@@ -4,16 +4,17 @@ prints them beside the measured rows of a matching task and method."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
 from bench.core.errors import BenchError
+from tasks.dialect import parse_documents
 
 BUILT_IN = Path(__file__).resolve().parent
 _SET_KEYS = {"paper", "table", "model", "metric", "protocol", "source", "rows"}
+_OPTIONAL_SET_KEYS = {"shots"}  # the run's --shots the numbers belong to ("full": the whole train split)
 _ROW_KEYS = {"task", "method", "name", "value", "std"}
 
 
@@ -30,6 +31,7 @@ class Reference:
     name: str  # what the paper calls the method
     value: float  # in points (x100), as published
     std: float | None = None
+    shots: str | None = None  # as a run's shots column says it ("full", "32"); None: the file does not say
 
 
 def load_references(paths: Sequence[Path] = ()) -> list[Reference]:
@@ -41,15 +43,12 @@ def load_references(paths: Sequence[Path] = ()) -> list[Reference]:
 def _read(path: Path) -> list[Reference]:
     if not path.is_file():
         raise BenchError(f"reference file {path} not found: pass an existing .yaml file")
-    try:
-        values = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError) as error:
-        raise BenchError(f"reference file {path} is not valid UTF-8 YAML: {str(error).splitlines()[0]}") \
-            from error
-    if not isinstance(values, dict) or set(values) != _SET_KEYS:
+    documents = parse_documents(path, "reference file")  # keys given twice are refused, as in task files
+    values = documents[0] if len(documents) == 1 else documents
+    if not isinstance(values, dict) or not _SET_KEYS <= set(values) <= _SET_KEYS | _OPTIONAL_SET_KEYS:
         keys = sorted(values) if isinstance(values, dict) else type(values).__name__
         raise BenchError(f"reference file {path} must have exactly the keys {', '.join(sorted(_SET_KEYS))} "
-                         f"(found {keys})")
+                         f"and optionally {', '.join(sorted(_OPTIONAL_SET_KEYS))} (found {keys})")
     rows = values["rows"]
     if not isinstance(rows, list) or not rows:
         raise BenchError(f"reference file {path}: rows must be a non-empty list")
@@ -58,12 +57,27 @@ def _read(path: Path) -> list[Reference]:
         if not isinstance(row, dict) or not {"task", "method", "name", "value"} <= set(row) <= _ROW_KEYS:
             raise BenchError(f"reference file {path}, row {number}: keys are task, method, name, value and "
                              f"optionally std")
-        try:
-            value, std = float(row["value"]), (None if row.get("std") is None else float(row["std"]))
-        except (TypeError, ValueError) as error:
-            raise BenchError(f"reference file {path}, row {number}: value and std must be numbers") from error
+        value, std = _number(row["value"], path, number), _number(row.get("std"), path, number)
+        if value is None or (std is not None and std < 0):
+            problem = "value is empty" if value is None else f"std {std} is negative"
+            raise BenchError(f"reference file {path}, row {number}: {problem}; give the published numbers")
         references.append(Reference(
             paper=str(values["paper"]), table=str(values["table"]), model=str(values["model"]),
             metric=str(values["metric"]), protocol=str(values["protocol"]), source=str(values["source"]),
-            task=str(row["task"]), method=str(row["method"]), name=str(row["name"]), value=value, std=std))
+            task=str(row["task"]), method=str(row["method"]), name=str(row["name"]), value=value, std=std,
+            shots=None if values.get("shots") is None else str(values["shots"])))
     return references
+
+
+def _number(raw, path: Path, number: int) -> float | None:
+    """A finite float, or None for an absent value; `.nan`, `.inf` and text are one-line errors."""
+    if raw is None:
+        return None
+    try:
+        value = float(raw)
+    except (TypeError, ValueError) as error:
+        raise BenchError(f"reference file {path}, row {number}: value and std must be numbers") from error
+    if isinstance(raw, bool) or not math.isfinite(value):
+        raise BenchError(f"reference file {path}, row {number}: value and std must be finite numbers "
+                         f"(found {raw!r})")
+    return value
