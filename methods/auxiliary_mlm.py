@@ -10,6 +10,7 @@ import torch
 from torch import nn
 
 from bench.core.errors import BenchError
+from bench.core.leaks import Guarded, HeldOut, drop_held_out, require_some
 from bench.core.task import TaskSpec, filled_template
 from bench.core.unlabelled import read_unlabelled
 from methods.masking import IGNORED, TextBatches, mask_batch, masked_positions_loss
@@ -31,16 +32,30 @@ def check_auxiliary(weight: float, texts: str) -> None:
 
 class AuxiliaryMlm(nn.Module):
     """Draws the next batch of templated unlabelled texts (a seeded order, cycling) and returns the MLM
-    loss of the encoder and head on it. Holds no parameters: the model's own encoder and head train."""
+    loss of the encoder and head on it. Holds no parameters: the model's own encoder and head train.
+    It draws nothing until the leak guard has cleared its texts of the cell's dev and eval texts."""
 
     def __init__(self, tokenizer, task: TaskSpec, path: Path, *, batch_size: int, max_length: int,
                  seed: int) -> None:
         super().__init__()
-        lines = [filled_template(task, texts)[0] for texts in read_unlabelled(path, task)]
-        self.texts = TextBatches(tokenizer, lines, max_length)
-        self.batch_size, self.seed, self.drawn = min(batch_size, len(lines)), seed, 0
+        self.rows, self.path, self.task = read_unlabelled(path, task), path, task
+        self.tokenizer, self.max_length, self.wanted_batch = tokenizer, max_length, batch_size
+        self.texts: TextBatches | None = None
+        self.seed, self.drawn = seed, 0
+
+    def exclude(self, held_out: HeldOut) -> Guarded:
+        """Keep only the texts that equal no held-out text (bench.core.leaks), templated."""
+        guarded = drop_held_out(self.rows, held_out)
+        require_some(guarded, f"auxiliary_texts {self.path}")
+        lines = [filled_template(self.task, fields)[0] for fields in guarded.kept]
+        self.texts = TextBatches(self.tokenizer, lines, self.max_length)
+        self.batch_size = min(self.wanted_batch, len(lines))
+        return guarded
 
     def loss(self, encoder: nn.Module, head: nn.Module) -> torch.Tensor:
+        if self.texts is None:
+            raise RuntimeError("the auxiliary MLM texts were never cleared of the cell's dev and eval texts: "
+                               "call bench.core.leaks.guard_unlabelled on the built model before training")
         per_round = len(self.texts) // self.batch_size
         round_, position = divmod(self.drawn, per_round)
         order = torch.randperm(len(self.texts), generator=torch.Generator().manual_seed(self.seed + round_))

@@ -3,9 +3,12 @@ memory (error bars: std over seeds), and training throughput per method (error b
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import pandas as pd
+
+from bench.core.store import write_atomically
 
 FIGURES = {"accuracy_vs_params.png": "Score vs trainable parameters",
            "accuracy_vs_memory.png": "Score vs peak memory",
@@ -19,14 +22,18 @@ def vector_name(name: str) -> str:
 
 
 def _save(figure, path: Path) -> None:
-    """PNG and SVG; the SVG keeps its text as text (editable, searchable), has no date and fixed ids, so
-    an unchanged figure is an unchanged file."""
+    """PNG and SVG, each drawn in memory and written through a temporary file and a rename, so a full
+    disk leaves the previous figure whole rather than a truncated one; the SVG keeps its text as text
+    (editable, searchable), has no date and fixed ids, so an unchanged figure is an unchanged file."""
     import matplotlib.pyplot as plt
 
-    figure.savefig(path, dpi=150)
+    png, svg = io.BytesIO(), io.BytesIO()
+    figure.savefig(png, format="png", dpi=150)
     with plt.rc_context({"svg.hashsalt": "petbench", "svg.fonttype": "none"}):
-        figure.savefig(path.with_suffix(VECTOR), metadata={"Date": None})
+        figure.savefig(svg, format="svg", metadata={"Date": None})
     plt.close(figure)
+    write_atomically(path, png.getvalue())
+    write_atomically(path.with_suffix(VECTOR), svg.getvalue())
 
 
 def _scatter(groups: pd.DataFrame, x: str, xlabel: str, path: Path, *, log_x: bool) -> None:

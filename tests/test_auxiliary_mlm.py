@@ -8,6 +8,7 @@ from torch import nn
 
 from bench.core.device import DeviceChoice, choose_device
 from bench.core.errors import BenchError
+from bench.core.leaks import HeldOut, guard_unlabelled
 from bench.core.method import get_method
 from bench.core.task import Example
 from bench.training.loop import TrainConfig, train_step
@@ -36,6 +37,7 @@ class GradientRecorder:
 
 def _built(tiny_model, **knobs: str):
     built = build("hard_prompt", tiny_model, **knobs)
+    guard_unlabelled(built.model, HeldOut.of((), "no text"))  # as the runner does before training
     for module in built.model.modules():  # no dropout: the three passes must see the same network
         if isinstance(module, nn.Dropout):
             module.p = 0.0

@@ -415,3 +415,22 @@ def test_prompt_methods_on_a_tokenizer_without_a_mask_token_are_refused_up_front
     code, err = _run(capsys, "--model", str(folder), "--data-dir", str(data_dir), *FAST, "--methods",
                      "full_ft,hard_prompt", "--out", str(tmp_path / "out"))
     assert code == 2 and "has no mask token, which hard_prompt read label words at" in err
+
+
+def test_a_plugin_family_claiming_a_model_type_another_family_serves_is_refused_naming_both(capsys,
+                                                                                          tmp_path):
+    """Two families for model_type bert would leave the registry's order to pick the one that reads a
+    BERT checkpoint: the second claim is refused in one line, and nothing is registered."""
+    from bench.cli.main import main
+
+    plugin = tmp_path / "my_bert.py"
+    plugin.write_text("from dataclasses import replace\n"
+                      "from bench.core.family import FAMILIES, register_family\n"
+                      "bert = FAMILIES.get('bert')\n"
+                      "register_family(replace(bert, info=replace(bert.info, name='my_bert')))\n",
+                      encoding="utf-8")
+    code = main(["list", "--plugin", str(plugin)])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and "my_bert" not in FAMILIES
+    assert ("encoder family 'my_bert' claims model_type 'bert', which family 'bert' already serves: drop "
+            "'bert' from my_bert's model_types, or give its checkpoints a model_type of their own") in err

@@ -1,7 +1,7 @@
 """Prompt-based continued pretraining (`pretrain --pcp`): a teacher trained on the cell's labelled
 examples pseudo-labels unlabelled texts; each line is the template with the teacher's word in the slot;
-texts equal to a dev or eval text never enter; the card records teacher, labels, texts and steps, and
-the report's MLM-head column reads it back."""
+texts equal to a dev or eval text (bench.core.leaks) never enter; the card records teacher, labels,
+texts and steps, and the report's MLM-head column reads it back; a teacher that fails is one line."""
 
 import json
 
@@ -25,12 +25,15 @@ def _fresh_texts(count: int) -> list[str]:
 
 
 def _unlabelled_file(tmp_path, data_dir) -> tuple[str, list[str]]:
-    """40 new texts, then 3 dev_0 and 2 test_public sentences verbatim (FewCLUE's files do the same)."""
+    """40 new texts, then 3 dev_0 and 2 test_public sentences verbatim (FewCLUE's files do the same),
+    one test_public sentence with more full stops and one dev_1 sentence (a split the teacher does
+    not use) between spaces."""
     folder = data_dir / "fewclue" / "eprstmt"
     def first(name: str, count: int) -> list[str]:
         return [json.loads(line)["sentence"] for line in (folder / name).read_text().splitlines()[:count]]
 
-    seen = first("dev_0.json", 3) + first("test_public.json", 2)
+    near = [first("test_public.json", 3)[-1] + "。。。。", " " + " ".join(first("dev_1.json", 1)[0]) + " "]
+    seen = first("dev_0.json", 3) + first("test_public.json", 2) + near
     rows = [{"id": index, "sentence": text} for index, text in enumerate(_fresh_texts(40) + seen)]
     path = tmp_path / "unlabeled.json"
     path.write_text("".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows), encoding="utf-8")
@@ -67,10 +70,11 @@ def test_pcp_lines_carry_the_teachers_word_and_never_a_dev_or_eval_text(tmp_path
     facts = card["facts"]
     assert card["mlm_head_label"] == "PCP: linear_probe, 40 texts, 4 steps"
     assert facts["teacher"] == "linear_probe" and facts["teacher_dev_score"] is not None
-    assert facts["dropped_equal_to_dev_or_eval"] == 5 and facts["texts_used"] == 40 and facts["steps"] == 4
+    assert facts["dropped_equal_to_dev_or_eval"] == 7 and facts["texts_used"] == 40 and facts["steps"] == 4
     assert sum(facts["pseudo_labels"].values()) == 40
     assert set(facts["pseudo_labels"]) == {"Negative", "Positive"}
-    assert "(45 sampled, 5 of them dropped as equal to a dev or eval text" in card["mlm_head_detail"]
+    assert ("(47 sampled, 7 of them dropped as equal to a dev or eval text of eprstmt (every split present)"
+            in card["mlm_head_detail"])
     grid = tiny_grid(tmp_path / "pcp", tasks=("eprstmt",), methods=("hard_prompt",), shots="default")
     [record] = run_tiny(grid, tmp_path / "run", data_dir)
     from reports import write_reports
@@ -92,16 +96,6 @@ def test_mask_label_word_masks_the_slot_word_in_every_batch(tiny_model):
     assert forced[0].sum() == 1 and int(ids[0][forced[0]]) == great and not forced[1].any()
     assert int(inputs[0][forced[0]]) == tokenizer.mask_token_id and int(labels[0][forced[0]]) == great
     assert (labels[1] == IGNORED).all() and (labels[0][~forced[0]] == IGNORED).all()
-
-
-def test_unseen_drops_texts_equal_to_dev_or_eval_field_by_field():
-    from bench.core.splits import CellSplits
-    from bench.core.task import Example
-
-    splits = CellSplits(train=(Example(("a", "b"), 0),), dev=(Example(("c", "d"), 1),),
-                        eval=(Example(("e", "f"), 0),))
-    kept, dropped = pcp.unseen([("a", "b"), ("c ", "d"), ("e", "f"), ("c", "f")], splits)
-    assert kept == [("a", "b"), ("c", "f")] and dropped == 2
 
 
 def test_unlabelled_files_read_the_tasks_own_fields(tmp_path):
@@ -129,3 +123,22 @@ def test_pcp_refuses_what_it_cannot_do(capsys, tmp_path, tiny_model, data_dir):
     assert "unknown method 'no_such_method'" in capsys.readouterr().err
     assert main([*common, "--pcp", "--tasks", "eprstmt", "--split", "0", "--batch-size", "64"]) == 2
     assert "texts are too few for a stage with batch size 64" in capsys.readouterr().err
+
+
+def test_a_teacher_whose_method_raises_ends_pcp_in_one_line(capsys, tmp_path, tiny_model, data_dir):
+    from bench.core.method import METHODS, GradientConfig, register_method
+
+    @register_method("failing_teacher", config=GradientConfig)
+    def build_failing_teacher(config, *, model, task, max_length):
+        """Fails as it builds."""
+        raise RuntimeError("the teacher's weights are missing\nand a second line")
+
+    try:
+        code = main(["pretrain", "--pcp", "--model", str(tiny_model), "--tasks", "eprstmt", "--split", "0",
+                     "--teacher", "failing_teacher", "--data-dir", str(data_dir), "--steps", "2",
+                     "--batch-size", "8", "--heldout", "5", "--out", str(tmp_path / "pcp")])
+    finally:
+        METHODS.remove("failing_teacher")
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and "Traceback" not in err
+    assert "PCP's teacher failing_teacher failed (RuntimeError: the teacher's weights are missing)" in err

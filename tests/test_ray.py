@@ -109,3 +109,9 @@ def test_an_unreachable_ray_address_is_a_one_line_error_within_seconds(capsys, t
                  "--out", str(tmp_path)])
     err = capsys.readouterr().err
     assert code == 2 and "cannot reach the Ray cluster at 127.0.0.1:1" in err and time.time() - started < 60
+
+
+def test_the_address_check_lets_a_real_ray_gcs_through(cluster):
+    from bench.training.ray_executor import _check_reachable
+
+    _check_reachable(ray.get_runtime_context().gcs_address)  # its gRPC handshake: no error

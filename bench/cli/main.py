@@ -1,7 +1,9 @@
 """Command line: `run` (the default), `report`, `list`, `check`, `baseline`, `compare`, `perf`,
 `pretrain` and `probe`.
-Exit codes: 0 success, 1 a cell failed or a check found a regression, 2 bad input (one line on
-stderr), 130 interrupted."""
+Exit codes: 0 success, 1 a cell failed, the disk refused a record or the reports, or a check found a
+regression, a failed cell or a missing configuration, 2 bad input (one line on stderr), 3 a check that
+found nothing wrong but a change it cannot resolve (inconclusive), 130 interrupted, 143 terminated
+(SIGTERM)."""
 
 from __future__ import annotations
 
@@ -32,8 +34,10 @@ def build_parser() -> argparse.ArgumentParser:
                     "and memory. With no arguments: the embedded default, `run --epochs 10 --jobs auto` "
                     "(task sst2, 100 shots, all-MiniLM-L6-v2, every method, seed 42). Options before any "
                     "command mean `run`.",
-        epilog="exit codes: 0 success; 1 a cell failed (run) or a regression was found (check); 2 bad input; "
-               "130 interrupted (results written so far are kept)")
+        epilog="exit codes: 0 success; 1 a cell failed or the disk refused a record or the reports (run, "
+               "report) or a regression, a failed cell or a missing configuration was found (check); 2 "
+               "bad input; 3 nothing failed but a change is inconclusive (check, unless "
+               "--allow-inconclusive); 130 interrupted, 143 terminated (results written so far are kept)")
     commands = parser.add_subparsers(dest="command")
     add_run_arguments(commands.add_parser("run", help="run a grid of cells (the default command)"))
     report = commands.add_parser("report", help="rewrite results.csv, report.md, report.html and the "
@@ -125,10 +129,13 @@ def _handler(command: str):
 def command_report(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from bench.cli.run import check_writable
-    from reports import write_reports
+    from bench.cli.run import check_writable, write_final_reports
 
-    check_writable(Path(args.out).expanduser())
-    print(write_reports(Path(args.out).expanduser(), reference_files=[Path(f) for f in args.references],
-                        command=args.command_line))
+    out = Path(args.out).expanduser()
+    check_writable(out)
+    markdown = write_final_reports(out, reference_files=[Path(f) for f in args.references],
+                                   command=args.command_line)
+    if markdown is None:
+        return 1
+    print(markdown)
     return 0

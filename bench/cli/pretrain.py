@@ -8,6 +8,7 @@ from pathlib import Path
 
 from bench.cli.options import add_dataclass_options, dataclass_from_options
 from bench.core.errors import BenchError
+from bench.core.leaks import Guarded, HeldOut, drop_held_out, require_some
 from bench.core.method import HeadOrigin
 from bench.training.pcp import PcpConfig
 from bench.training.pretrain import PretrainConfig
@@ -22,7 +23,8 @@ def add_pretrain_commands(commands) -> None:
                     "loss). With --pcp (prompt-based continued pretraining) a teacher method trained on "
                     "the task's labelled examples pseudo-labels its unlabelled texts (its train texts, "
                     "labels ignored, or --unlabelled) and each is written into the template with its "
-                    "pseudo-label's word in the slot; texts equal to a dev or eval text are dropped.")
+                    "pseudo-label's word in the slot. Every text equal to a dev or eval text of --tasks or "
+                    "--guard-tasks (normalised) is dropped, and the checkpoint's card says how many.")
     stage.add_argument("--model", default=None,
                        help="embedded name, local folder or hub id (default as in run)")
     stage.add_argument("--out", required=True, help="folder for the checkpoint (and its resumable state)")
@@ -31,6 +33,11 @@ def add_pretrain_commands(commands) -> None:
                        help="official split of those tasks (default: each task's own)")
     stage.add_argument("--template", action="store_true", help="wrap each text in its task's template")
     stage.add_argument("--text-file", default=None, help="a UTF-8 file of texts, one per line")
+    stage.add_argument("--guard-tasks", default="", metavar="TASKS",
+                       help="comma-separated tasks the checkpoint will be evaluated on: a text equal to one "
+                            "of their dev or eval texts (every split present; compared NFKC-normalised, "
+                            "case-folded, without punctuation and whitespace) is dropped, as for --tasks, "
+                            "which are always guarded; needed with --text-file alone")
     stage.add_argument("--pcp", action="store_true",
                        help="prompt-based continued pretraining on pseudo-labelled template lines (one task)")
     stage.add_argument("--unlabelled", default=None, metavar="FILE",
@@ -50,31 +57,53 @@ def add_pretrain_commands(commands) -> None:
     probe.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
 
 
-def _texts(args: argparse.Namespace) -> tuple[list[str], str, list]:
-    """The stage's texts, a description of where they came from, and the tasks they came from."""
+def _texts(args: argparse.Namespace) -> tuple[list[str], str, list, Guarded]:
+    """The stage's texts (none equal to a dev or eval text of a guarded task), a description of where
+    they came from, the tasks they came from, and what the leak guard dropped."""
     from bench.cli.run import _comma_list
     from bench.core.data import load_task_data, resolve_data_dir
     from bench.core.task import get_task
 
     tasks = [get_task(name) for name in _comma_list(args.tasks)]
-    texts, parts = [], []
+    if not tasks and not args.text_file:
+        raise BenchError("no texts: give --tasks (their train texts are used) and/or --text-file")
+    held_out = _held_out(args, tasks)
+    texts, parts, guards = [], [], []
     for task in tasks:
         split = args.split if task.splits and args.split else task.default_split
         data = load_task_data(task, data_dir=resolve_data_dir(args.data_dir), split=split)
-        texts += [_wrapped(task, example.texts) if args.template else " ".join(example.texts)
-                  for example in data.train]
+        guards.append(drop_held_out([example.texts for example in data.train], held_out))
+        texts += [_wrapped(task, fields) if args.template else " ".join(fields) for fields in guards[-1].kept]
         parts.append(f"{task.name}{f' split {split}' if split else ''} train texts ({len(data.train)})")
     if args.text_file:
         path = Path(args.text_file)
         if not path.is_file():
             raise BenchError(f"--text-file {path} not found: pass a UTF-8 file with one text per line")
         lines = [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-        texts += lines
+        guards.append(drop_held_out([(line,) for line in lines], held_out))
+        texts += [line for (line,) in guards[-1].kept]
         parts.append(f"{path.name} ({len(lines)} lines)")
-    if not texts:
-        raise BenchError("no texts: give --tasks (their train texts are used) and/or --text-file")
     wrapped = " wrapped in their templates" if args.template else ""
-    return texts, " + ".join(parts) + wrapped, tasks
+    guarded = Guarded([row for guard in guards for row in guard.kept], sum(guard.read for guard in guards),
+                      sum(guard.dropped for guard in guards), held_out.what)
+    return texts, " + ".join(parts) + wrapped, tasks, guarded
+
+
+def _held_out(args: argparse.Namespace, tasks: list) -> HeldOut:
+    """The dev and eval texts (every split present) of --tasks and --guard-tasks: the stage's checkpoint
+    will be evaluated on them, so none of its texts may repeat one."""
+    from bench.cli.run import _comma_list
+    from bench.core.data import load_held_out, resolve_data_dir
+    from bench.core.task import get_task
+
+    guarded = {task.name: task for task in [*tasks, *map(get_task, _comma_list(args.guard_tasks))]}
+    if not guarded:
+        raise BenchError("--text-file needs --guard-tasks naming the tasks the checkpoint will be evaluated "
+                         "on: texts equal to their dev or eval texts are dropped from the file")
+    data_dir = resolve_data_dir(args.data_dir)
+    examples = [example for task in guarded.values() for example in load_held_out(task, data_dir=data_dir)]
+    return HeldOut.of((example.texts for example in examples),
+                      f"dev or eval text of {', '.join(guarded)} (every split present)")
 
 
 def _wrapped(task, texts: tuple[str, ...]) -> str:
@@ -98,6 +127,7 @@ def _pcp_stage(args: argparse.Namespace, config: PretrainConfig, out: Path, devi
         raise BenchError("--pcp writes its own template lines: drop --text-file / --template (unlabelled "
                          "texts go in --unlabelled)")
     task = get_task(names[0])
+    held_out = _held_out(args, [task])
     split = args.split if task.splits and args.split else task.default_split
     data = load_task_data(task, data_dir=resolve_data_dir(args.data_dir), split=split)
     if args.unlabelled:
@@ -106,8 +136,9 @@ def _pcp_stage(args: argparse.Namespace, config: PretrainConfig, out: Path, devi
     else:
         texts = [example.texts for example in data.train]
         source = f"{task.name}{f' split {split}' if split else ''} train texts ({len(texts)}, labels ignored)"
-    return run_pcp(_model(args.model, (task,)), task, data, texts, source=source, split=split, out=out,
-                   stage=config, config=dataclass_from_options(PcpConfig, args), device=device)
+    return run_pcp(_model(args.model, (task,)), task, data, texts, source=source, split=split,
+                   held_out=held_out, out=out, stage=config, config=dataclass_from_options(PcpConfig, args),
+                   device=device)
 
 
 def command_pretrain(args: argparse.Namespace) -> int:
@@ -115,7 +146,7 @@ def command_pretrain(args: argparse.Namespace) -> int:
     from bench.cli.run import _model
     from bench.core.device import choose_device
     from bench.core.models import MODEL_CARD
-    from bench.training.pretrain import STATE_FILE, pretrain
+    from bench.training.pretrain import STATE_FILE, StageNote, pretrain
 
     load_plugins(plugin_files(args.plugin))
     config = dataclass_from_options(PretrainConfig, args)
@@ -126,9 +157,11 @@ def command_pretrain(args: argparse.Namespace) -> int:
     if args.pcp:
         outcome = _pcp_stage(args, config, out, choose_device(args.device))
     else:
-        texts, source, tasks = _texts(args)
+        texts, source, tasks, guarded = _texts(args)
+        require_some(guarded, source)
+        note = StageNote(detail=guarded.sentence(), facts=tuple({"stage": "mlm", **guarded.facts()}.items()))
         outcome = pretrain(_model(args.model, tuple(tasks)), texts, source=source, out=out, config=config,
-                           device=choose_device(args.device))
+                           device=choose_device(args.device), note=note)
     resumed = f" (resumed at step {outcome.resumed_from})" if outcome.resumed_from else ""
     print(f"wrote {outcome.folder}: {outcome.steps} steps{resumed}; held-out MLM loss "
           f"{outcome.heldout_loss_before:.3f} -> {outcome.heldout_loss_after:.3f}")

@@ -1,9 +1,12 @@
 """`run`: validate the whole grid before anything is written or trained, run the cells on the
-chosen executor, write the reports, and exit 0 (all succeeded), 1 (a cell failed) or 2 (bad input)."""
+chosen executor, write the reports, and exit 0 (all succeeded), 1 (a cell failed, or the disk refused a
+record or the reports) or 2 (bad input)."""
 
 from __future__ import annotations
 
 import argparse
+import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 from bench.cli.options import (
@@ -335,30 +338,65 @@ def side_by_side_order(args: argparse.Namespace, grid: Grid, jobs: list, out: Pa
 
 
 def check_writable(out: Path) -> None:
-    """The output folder can take records, found before the first cell trains (not after it)."""
-    import tempfile
+    """The output folder can take records, found before the first cell trains (not after it): a block
+    is written and synced there, so a disk that is already full is refused too."""
+    import os
 
     if out.exists() and not out.is_dir():
         raise BenchError(f"--out {out} is a file: pass a folder")
+    probe = out / f".petbench-write-check-{os.getpid()}"
     try:
         out.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=out, prefix=".petbench-write-check-"):
-            pass
+        try:
+            with open(probe, "wb") as stream:
+                stream.write(bytes(4096))
+                stream.flush()
+                os.fsync(stream.fileno())
+        finally:
+            probe.unlink(missing_ok=True)
         results = out / RESULTS_FILE
         if results.exists():
             with open(results, "ab"):
                 pass
     except OSError as error:
-        raise BenchError(f"--out {out} is not writable ({error.strerror}): pass a folder you can write to") \
-            from error
+        raise BenchError(f"--out {out} is not writable ({error.strerror or error}): free space there or pass "
+                         f"a folder you can write to") from error
+
+
+def write_final_reports(out: Path, *, reference_files: Sequence[Path] = (), command: str = "") -> str | None:
+    """The reports of a stored run (their Markdown), or None after one line on stderr when the disk
+    refuses them (full, read-only): each file is replaced whole or left as it was, the records stay."""
+    from reports import write_reports
+
+    try:
+        return write_reports(out, reference_files=reference_files, command=command)
+    except OSError as error:
+        print(f"error: could not write the reports in {out} ({error.strerror or error}); the stored records "
+              f"are in {out / RESULTS_FILE}: free space, then run `run_bench.py report {out}`",
+              file=sys.stderr)
+        return None
+
+
+def report_after_sweep(out: Path, *, reference_files: Sequence[Path], command: str) -> bool:
+    """Print the final reports and where they are (nothing when no record was stored); False when the
+    disk refused them."""
+    from reports import CSV_FILE, HTML_FILE, REPORT_FILE
+    from reports.latex import LATEX_FILE
+
+    if not (out / RESULTS_FILE).exists():
+        return True
+    markdown = write_final_reports(out, reference_files=reference_files, command=command)
+    if markdown is None:
+        return False
+    print(markdown)
+    print(f"wrote {out / CSV_FILE}, {out / REPORT_FILE}, {out / LATEX_FILE} and {out / HTML_FILE}")
+    return True
 
 
 def command_run(args: argparse.Namespace) -> int:
     from bench.core.data import resolve_data_dir
     from bench.core.store import ResultsStore
     from bench.training.sweep import plan_jobs, run_sweep
-    from reports import CSV_FILE, HTML_FILE, REPORT_FILE, write_reports
-    from reports.latex import LATEX_FILE
     from reports.live import LiveReport
     from reports.loggers import SweepContext, close_loggers, logger_names, open_loggers
     from reports.references import load_references
@@ -380,8 +418,6 @@ def command_run(args: argparse.Namespace) -> int:
         summary, _ = run_sweep(jobs, ResultsStore(out), executor, rerun=args.rerun, listeners=listeners)
     finally:
         close_loggers(trackers)
-    if (out / RESULTS_FILE).exists():
-        print(write_reports(out, reference_files=reference_files, command=command))
-        print(f"wrote {out / CSV_FILE}, {out / REPORT_FILE}, {out / LATEX_FILE} and {out / HTML_FILE}")
+    reported = report_after_sweep(out, reference_files=reference_files, command=command)
     print(summary.line())
-    return 1 if summary.failed else 0
+    return 1 if summary.failed or summary.unsaved or not reported else 0

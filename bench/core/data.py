@@ -49,6 +49,24 @@ def load_task_data(task: TaskSpec, *, data_dir: Path | None, split: str | None =
                      f"--data-dir or set {DATA_DIR_ENV}")
 
 
+def load_held_out(task: TaskSpec, *, data_dir: Path | None) -> tuple[Example, ...]:
+    """What no unlabelled text may repeat: the eval examples and the dev examples of every official
+    split whose files are present (a checkpoint trained once may serve any split)."""
+    data = load_task_data(task, data_dir=data_dir)
+    examples = [*(data.dev or ()), *data.eval]
+    if not data.source.startswith("local:"):
+        return tuple(examples)
+    files = [file for file in (task.dev, task.eval) if file is not None]
+    seen = {local_path(file, data_dir, task.default_split) for file in files}
+    for split in task.splits[1:]:
+        for file in files:
+            path = local_path(file, data_dir, split)
+            if path not in seen and path.is_file():
+                seen.add(path)
+                examples += _read_local(task, file, path)
+    return tuple(examples)
+
+
 def local_path(file: DataFile, data_dir: Path | None, split: str | None) -> Path:
     path = Path(file.path.replace(SPLIT_SLOT, split or ""))
     return path if path.is_absolute() or data_dir is None else data_dir / path

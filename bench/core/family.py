@@ -143,7 +143,15 @@ FAMILIES: Registry[EncoderFamily] = Registry("encoder family")
 
 
 def register_family(family: EncoderFamily) -> EncoderFamily:
-    """Register a family entry under its name (a plugin file calls this once per family)."""
+    """Register a family entry under its name (a plugin file calls this once per family); a model_type
+    is served by one family only, so that which one reads a checkpoint is never a matter of order."""
+    new = family.info
+    for name in FAMILIES:
+        claimed = sorted(set(new.model_types) & set(FAMILIES.get(name).info.model_types))
+        if claimed and name != new.name:
+            raise BenchError(f"encoder family {new.name!r} claims model_type {claimed[0]!r}, which family "
+                             f"{name!r} already serves: drop {claimed[0]!r} from {new.name}'s model_types, "
+                             f"or give its checkpoints a model_type of their own")
     return FAMILIES.add(family.info.name, family)
 
 

@@ -76,6 +76,9 @@ class CellResult:
     mlm_head_detail: str = ""
     mlm_head_label: str = ""  # the few words the report's MLM-head column shows beside the origin
     pooling: str = ""  # how a classification head read the encoder
+    # unlabelled texts (hard_prompt's auxiliary_texts) the leak guard dropped as equal to a dev or eval
+    # text of the cell (bench.core.leaks); None: the method read no unlabelled texts
+    unlabelled_dropped: int | None = None
     wall_seconds: float = 0.0
     # where the wall time went: start-up (the cell's process, its imports and plugins), model load and
     # method build, encoding, training (steps only), dev evaluations, the final evaluation

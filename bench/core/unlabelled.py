@@ -1,5 +1,6 @@
 """Reads unlabelled texts for a task: FewCLUE's unlabeled.json (JSON lines holding the task's own text
-fields) or a plain text file (one text a line; a pair task's fields separated by tabs)."""
+fields) or a plain text file (one text a line; a pair task's fields separated by tabs). What is read
+passes the leak guard (bench.core.leaks) before it trains."""
 
 from __future__ import annotations
 
@@ -7,9 +8,8 @@ import json
 from pathlib import Path
 
 from bench.core.errors import BenchError
+from bench.core.leaks import Texts
 from bench.core.task import TaskSpec
-
-Texts = tuple[str, ...]  # one value per text field of the task
 
 
 def read_unlabelled(path: Path, task: TaskSpec) -> list[Texts]:

@@ -12,6 +12,7 @@ from bench.core.device import DeviceChoice, choose_device
 from bench.core.encoded import collate
 from bench.core.environment import library_versions
 from bench.core.errors import one_line
+from bench.core.leaks import HeldOut, guard_unlabelled
 from bench.core.loading import load_config, load_tokenizer
 from bench.core.measure import PeakMemory, Stopwatch
 from bench.core.method import get_method
@@ -81,6 +82,7 @@ def _build(request: PerfRequest, ref: ModelRef, device: DeviceChoice, config: Tr
     spec = get_method(request.row.method)
     config_of_row = spec.make_config(dict(request.row.knobs))
     built = spec.build(config_of_row, model=ref, task=task, max_length=request.seq_len)
+    guard_unlabelled(built.model, HeldOut.of((), "synthetic perf text"))  # perf scores nothing: no leak
     model = prepare_model(built, config, device, compile_model=config.compile == Toggle.ON)
     optimizer = make_optimizer(model, config, 1e-5)
     batch = to_device(collate(built.encoder.encode(examples), built.encoder.pad_id), device.device)

@@ -14,13 +14,13 @@ from pathlib import Path
 import torch
 
 from bench.core.device import DeviceChoice
-from bench.core.errors import BenchError
+from bench.core.errors import BenchError, one_line
 from bench.core.knobs import knob, validate_knobs
+from bench.core.leaks import Guarded, HeldOut, Texts, drop_held_out, require_some
 from bench.core.method import BuiltMethod, get_method
 from bench.core.models import ModelRef
 from bench.core.splits import CellSplits, make_splits, resolve_shots
 from bench.core.task import Example, TaskData, TaskSpec, filled_template
-from bench.core.unlabelled import Texts
 from bench.training.cells import CellSpec, method_choice
 from bench.training.loop import TrainConfig, predict_with_probabilities
 from bench.training.pretrain import PretrainConfig, PretrainOutcome, StageNote, heldout_count, pretrain
@@ -60,17 +60,6 @@ def check_teacher(config: PcpConfig, task: TaskSpec) -> None:
     resolve_shots(config.shots, task)
 
 
-def unseen(texts: Sequence[Texts], splits: CellSplits) -> tuple[list[Texts], int]:
-    """The texts that equal no dev or eval text of the cell (stripped, field by field), and how many
-    were dropped: FewCLUE's unlabelled files repeat some test sentences verbatim."""
-    def key(fields: Sequence[str]) -> tuple[str, ...]:
-        return tuple(field.strip() for field in fields)
-
-    seen = {key(example.texts) for example in (*splits.dev, *splits.eval)}
-    kept = [texts_ for texts_ in texts if key(texts_) not in seen]
-    return kept, len(texts) - len(kept)
-
-
 def label_probabilities(built: BuiltMethod, texts: Sequence[Texts], *, device: DeviceChoice,
                         batch_size: int) -> torch.Tensor:
     """(texts, labels) probabilities of the trained method, from the loop's own evaluation pass."""
@@ -105,25 +94,27 @@ def pseudo_lines(task: TaskSpec, texts: Sequence[Texts],
 
 
 def run_pcp(model: ModelRef, task: TaskSpec, data: TaskData, texts: Sequence[Texts], *, source: str,
-            split: str | None, out: Path, stage: PretrainConfig, config: PcpConfig,
+            split: str | None, held_out: HeldOut, out: Path, stage: PretrainConfig, config: PcpConfig,
             device: DeviceChoice) -> PretrainOutcome:
-    """Teacher, pseudo-labelled template lines, then the masked-LM stage; the card records it all."""
+    """Teacher, pseudo-labelled template lines, then the masked-LM stage; the card records it all.
+    Texts the leak guard finds among `held_out` never reach the teacher or the stage."""
     check_teacher(config, task)
     cell = teacher_cell(task, model, split, config)
     splits = make_splits(data, shots=cell.shots, seed=cell.seed)
     sampled = list(texts)
     if 0 < config.max_texts < len(sampled):
         sampled = random.Random(config.teacher_seed).sample(sampled, config.max_texts)
-    kept, dropped = unseen(sampled, splits)
+    guarded = drop_held_out(sampled, held_out)
+    require_some(guarded, source)
+    kept = guarded.kept
     heldout_count(len(kept), stage)  # too few texts is an error before the teacher trains
-    teacher = teach(cell, splits, kept, device)
+    teacher = _taught(cell, splits, kept, device)
     chosen = [i for i, confidence in enumerate(teacher.confidences) if confidence >= config.threshold]
     if len(chosen) < stage.batch_size:
         raise BenchError(f"{len(chosen)} texts reach the threshold {config.threshold}: lower --threshold")
     labels = [teacher.labels[i] for i in chosen]
     lines, spans = pseudo_lines(task, [kept[i] for i in chosen], labels)
-    facts = _facts(task, split, cell, teacher, config, stage, texts=(len(texts), len(sampled), dropped,
-                                                                      labels))
+    facts = _facts(task, split, cell, teacher, config, stage, read=len(texts), guarded=guarded, labels=labels)
     note = StageNote(label=f"PCP: {config.teacher}, {len(lines):,} texts, {stage.steps} steps",
                      detail=_detail(facts), facts=tuple(facts.items()))
     where = f"{source} in the template with {config.teacher}'s pseudo-label words"
@@ -131,14 +122,27 @@ def run_pcp(model: ModelRef, task: TaskSpec, data: TaskData, texts: Sequence[Tex
                     forced=spans if config.mask_label_word else (), note=note)
 
 
+def _taught(cell: CellSpec, splits: CellSplits, texts: Sequence[Texts], device: DeviceChoice) -> Teacher:
+    """The teacher, or one line on why it failed: it is a cell like any other, whose failure the
+    sweep would record in one line."""
+    try:
+        return teach(cell, splits, texts, device)
+    except BenchError:
+        raise
+    except Exception as failure:  # noqa: BLE001  (any failure of the teacher's method: said in one line)
+        raise BenchError(f"PCP's teacher {cell.method} failed ({one_line(failure)}): pick another --teacher "
+                         f"or fix the method") from failure
+
+
 def _facts(task: TaskSpec, split: str | None, cell: CellSpec, teacher: Teacher, config: PcpConfig,
-           stage: PretrainConfig, *, texts: tuple[int, int, int, Sequence[int]]) -> dict:
-    read, sampled, dropped, labels = texts
+           stage: PretrainConfig, *, read: int, guarded: Guarded, labels: Sequence[int]) -> dict:
+    sampled, dropped = guarded.read, guarded.dropped
     counts = Counter(labels)
     return {"stage": "pcp", "task": task.name, "split": split, "teacher": config.teacher,
             "teacher_knobs": dict(cell.knobs), "teacher_seed": cell.seed, "teacher_train_examples":
             teacher.n_train, "teacher_dev_score": teacher.dev_score, "texts_read": read,
             "texts_sampled": sampled, "dropped_equal_to_dev_or_eval": dropped,
+            "guarded_against": guarded.against,
             "below_threshold": sampled - dropped - len(labels), "threshold": config.threshold,
             "texts_used": len(labels), "pseudo_labels": {task.labels[label]: counts[label]
                                                          for label in range(task.n_labels)},
@@ -156,6 +160,6 @@ def _detail(facts: dict) -> str:
             f"on {facts['teacher_train_examples']} labelled examples of {facts['task']}{split} (seed "
             f"{facts['teacher_seed']}); {facts['texts_used']} of {facts['texts_read']} unlabelled texts "
             f"used ({facts['texts_sampled']} sampled, {facts['dropped_equal_to_dev_or_eval']} of them "
-            f"dropped as equal to a dev or eval text, "
+            f"dropped as equal to a {facts['guarded_against']}, "
             f"{facts['below_threshold']} below the threshold {facts['threshold']:g}); pseudo-labels "
             f"{shares}; the label word {masked}")

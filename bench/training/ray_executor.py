@@ -91,14 +91,41 @@ def _died(error: Exception, attempt: int) -> str:
     return f"worker died{tries} ({type(error).__name__}: {lines[0] if lines else ''})"
 
 
+# what a Ray GCS (a gRPC server, so HTTP/2) answers a client's connection preface with: a SETTINGS frame
+HTTP2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + bytes([0, 0, 0, 4, 0, 0, 0, 0, 0])
+FRAME_HEADER = 9  # bytes: length (3), type (1), flags (1), stream id (4)
+SETTINGS = 4
+
+
 def _check_reachable(address: str | None, timeout_s: float = 5.0) -> None:
-    """A HOST:PORT address answers within seconds (Ray itself retries an unreachable one for minutes)."""
+    """A HOST:PORT address answers within seconds, and as a Ray cluster's GCS: Ray itself retries an
+    unreachable address for minutes, and hangs on a port where another service listens."""
     if not address or address == "auto" or "://" in address or ":" not in address:
         return
     host, _, port = address.rpartition(":")
     try:
-        with socket.create_connection((host, int(port)), timeout=timeout_s):
-            return
+        with socket.create_connection((host, int(port)), timeout=timeout_s) as connection:
+            connection.settimeout(timeout_s)
+            connection.sendall(HTTP2_PREFACE)
+            answer = _first_frame(connection)
     except (OSError, ValueError) as error:
         raise BenchError(f"cannot reach the Ray cluster at {address} ({error}); start one with "
                          f"`ray start --head` or drop --ray-address") from error
+    if len(answer) < FRAME_HEADER or answer[3] != SETTINGS or any(answer[5:FRAME_HEADER]):
+        raise BenchError(f"{address} answers, but not as a Ray cluster (no gRPC handshake within "
+                         f"{timeout_s:g} s): pass the head node's GCS address (`ray status` on the head "
+                         f"shows it; port 6379 by default) or drop --ray-address")
+
+
+def _first_frame(connection: socket.socket) -> bytes:
+    """The first frame header the server sends back (shorter if it is silent, hangs up or resets)."""
+    answer = b""
+    while len(answer) < FRAME_HEADER:
+        try:
+            chunk = connection.recv(FRAME_HEADER - len(answer))
+        except OSError:  # the timeout, or a reset by a service that took the preface for garbage
+            return answer
+        if not chunk:
+            return answer
+        answer += chunk
+    return answer

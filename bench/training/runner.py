@@ -18,6 +18,7 @@ import torch
 from bench.core.device import DeviceChoice
 from bench.core.environment import cpu_description, library_versions, petbench_revision
 from bench.core.errors import BenchError, one_line
+from bench.core.leaks import cell_held_out, guard_unlabelled
 from bench.core.loading import model_family
 from bench.core.measure import PeakMemory, RunningCells, Stopwatch
 from bench.core.method import BuiltMethod, FitContext, GradientConfig, MethodConfig, Training, get_method
@@ -142,9 +143,7 @@ def _measure(job: CellJob, device: DeviceChoice, running: RunningCells,
     clock = time.perf_counter
     with PeakMemory(device.device) as memory:
         began = clock()
-        built = get_method(cell.method).build(config, model=cell.model, task=cell.task,
-                                              max_length=cell.train.max_length)
-        check_trains_claim(cell.method, built)
+        built, unlabelled_dropped = _build(cell, config, splits)
         built_at = clock()
         encoded = _encode(built, splits)
         encoded_at = clock()
@@ -170,11 +169,21 @@ def _measure(job: CellJob, device: DeviceChoice, running: RunningCells,
         trainable_params=sum(p.numel() for p in parameters if p.requires_grad),
         total_params=sum(p.numel() for p in parameters), mlm_head=built.mlm_head.origin.value,
         mlm_head_detail=built.mlm_head.detail, mlm_head_label=built.mlm_head.label, pooling=built.pooling,
+        unlabelled_dropped=unlabelled_dropped,
         dtype=device.dtype_name,
         seconds_load=built_at - began, seconds_encode=encoded_at - built_at,
         seconds_train=max(0.0, trained_at - encoded_at - outcome.dev_seconds - outcome.eval_seconds),
         seconds_dev=outcome.dev_seconds, seconds_eval=outcome.eval_seconds,
     )
+
+
+def _build(cell: CellSpec, config: MethodConfig, splits: CellSplits) -> tuple[BuiltMethod, int | None]:
+    """The cell's method, its trains claim checked and its unlabelled texts (if any) cleared of the
+    cell's dev and eval texts; with how many texts the guard dropped."""
+    built = get_method(cell.method).build(config, model=cell.model, task=cell.task,
+                                          max_length=cell.train.max_length)
+    check_trains_claim(cell.method, built)
+    return built, guard_unlabelled(built.model, cell_held_out(splits))
 
 
 def log_samples(job: CellJob, outcome: TrainOutcome, samples_dir: Path) -> None:
@@ -258,7 +267,5 @@ def trained_method(cell: CellSpec, splits: CellSplits,
 
     config = cell.method_config()
     set_seed(cell.seed)
-    built = get_method(cell.method).build(config, model=cell.model, task=cell.task,
-                                          max_length=cell.train.max_length)
-    check_trains_claim(cell.method, built)
+    built, _ = _build(cell, config, splits)
     return built, _train(built, cell, config, _encode(built, splits), splits, device)

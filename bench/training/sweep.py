@@ -32,9 +32,15 @@ class SweepSummary:
     succeeded: int
     failed: int
     skipped: int
+    unsaved: int = 0  # records the results folder refused (a full disk)
+    kept_in: str = ""  # where they are instead: the side file, or stderr when it too was refused
 
     def line(self) -> str:
-        return f"{self.succeeded} succeeded, {self.failed} failed, {self.skipped} skipped as already done"
+        counts = f"{self.succeeded} succeeded, {self.failed} failed, {self.skipped} skipped as already done"
+        if not self.unsaved:
+            return counts
+        return (f"{counts}; {self.unsaved} record(s) could not be written to results.jsonl and are kept in "
+                f"{self.kept_in}: append them to results.jsonl to keep them")
 
 
 def plan_jobs(grid: Grid, data_dir: Path | None) -> list[CellJob]:
@@ -63,6 +69,22 @@ def keep_aside(record: CellResult) -> Path:
     side = Path(tempfile.gettempdir()) / "petbench-unsaved-records.jsonl"
     with open(side, "a", encoding="utf-8") as handle:
         handle.write(record.to_json() + "\n")
+    return side
+
+
+def set_aside(record: CellResult, error: OSError, store: ResultsStore) -> str:
+    """Keep a record the store refused in the side file, or print it when that is refused too (the
+    temporary folder on the same full disk); say so in one warning line, and return where it is."""
+    refused = f"warning: could not write to {store.path} ({error.strerror or error})"
+    try:
+        side = str(keep_aside(record))
+    except OSError as side_error:
+        print(f"{refused}, nor to the side file ({side_error.strerror or side_error}); the record of "
+              f"{record.cell_id} is the next line: append it to results.jsonl to keep it", file=sys.stderr)
+        print(record.to_json(), file=sys.stderr)
+        return "the lines printed on stderr"
+    print(f"{refused}; the record of {record.cell_id} is kept in {side}: append that file's lines to "
+          f"results.jsonl to keep it", file=sys.stderr)
     return side
 
 
@@ -110,6 +132,7 @@ def run_sweep(jobs: list[CellJob], store: ResultsStore, executor: Executor, *,
     skipped = len({job.cell_id for job in jobs}) - len(todo)
     todo = [job for job in todo if job.cell_id in set(claimed)]
     records: list[CellResult] = []
+    unsaved: list[str] = []  # where each record the store refused is kept instead
 
     def keep(record: CellResult) -> None:
         records.append(record)
@@ -117,9 +140,7 @@ def run_sweep(jobs: list[CellJob], store: ResultsStore, executor: Executor, *,
         try:
             store.append(record)
         except OSError as error:  # a full disk, a folder gone read-only: the record must survive
-            print(f"warning: could not write to {store.path} ({error.strerror}); the record of "
-                  f"{record.cell_id} is kept in {keep_aside(record)}: append that file's lines to "
-                  f"results.jsonl to keep it", file=sys.stderr)
+            unsaved.append(set_aside(record, error, store))
         tell_listeners(listeners, record)
 
     try:
@@ -127,4 +148,5 @@ def run_sweep(jobs: list[CellJob], store: ResultsStore, executor: Executor, *,
     finally:
         store.release(claimed)
     succeeded = sum(record.succeeded for record in records)
-    return SweepSummary(succeeded, len(records) - succeeded, skipped), records
+    kept_in = " and ".join(dict.fromkeys(unsaved))
+    return SweepSummary(succeeded, len(records) - succeeded, skipped, len(unsaved), kept_in), records
