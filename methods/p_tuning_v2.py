@@ -15,7 +15,7 @@ from methods.prefix_tuning import build_deep_prompt
 
 @dataclass(frozen=True)
 class PTuningV2Config(PooledConfig):
-    learning_rate: float = learning_rate_knob(3e-2)
+    learning_rate: float = learning_rate_knob(1e-2)  # chosen on dev only: docs/results/defaults.md
     prefix_length: int = knob(20, "deep-prompt (key/value prefix) positions in every layer", at_least=1)
 
 
