@@ -23,8 +23,9 @@ def add_analysis_commands(commands) -> None:
     defaults = Tolerances()
     check = commands.add_parser(
         "check", help="compare a run with a stored baseline; exit 1 on a regression, a failed or a missing "
-                      "configuration, 3 when a score change is inconclusive",
-        description="Compares each configuration (config_id: task, method, knobs, model, shots, precision) "
+                      "configuration, 3 when a change is inconclusive",
+        description="Compares each configuration (config_id: task and its definition, method, knobs, loop "
+                    "settings, model and its fingerprint, shots, device kind, precision; not the code) "
                     "present in both. The score: paired over the seeds and splits both ran, else the two "
                     "samples (Welch); regressed when the drop exceeds both --accuracy-points and a one-sided "
                     "95% t-bound of the change, ok only when the data bound any drop within "
@@ -58,7 +59,7 @@ def add_analysis_commands(commands) -> None:
                        help="a baseline configuration the run did not attempt (a re-run of a subset) is "
                             "listed but does not fail the check; failed cells still do")
     check.add_argument("--allow-inconclusive", action="store_true",
-                       help="exit 0 instead of 3 when a score change is inconclusive (still printed)")
+                       help="exit 0 instead of 3 when a change is inconclusive (still printed)")
     check.add_argument("--throughput", type=float, default=defaults.throughput,
                        help="allowed relative drop in train samples/s on a GPU, same device only "
                             "(default: %(default)s)")
