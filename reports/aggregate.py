@@ -42,9 +42,11 @@ def latest_per_run(cells: pd.DataFrame) -> pd.DataFrame:
     if cells.empty:
         return cells
     position = pd.Series(range(len(cells)), index=cells.index)
-    finished = cells["finished_at"].fillna("").astype(str)
+    # as instants, whatever their offsets; a record without a time is older than any with one
+    finished = pd.to_datetime(cells["finished_at"].where(cells["finished_at"].astype(bool)), utc=True,
+                              errors="coerce", format="ISO8601")
     newest_last = cells.assign(_finished=finished, _position=position).sort_values(
-        ["_finished", "_position"], kind="stable")
+        ["_finished", "_position"], kind="stable", na_position="first")
     kept = newest_last.drop_duplicates(RUN_KEY, keep="last").sort_values("_position")
     return kept.drop(columns=["_finished", "_position"])
 

@@ -9,11 +9,10 @@ from pathlib import Path
 import pandas as pd
 
 from bench.core.errors import BenchError
-from bench.core.records import CellStatus
 from bench.core.samples import read_samples, samples_path
 from reports.aggregate import config_labels
 from reports.example_tests import ExampleTest, example_test
-from reports.runs import one_per_run
+from reports.runs import one_per_run, scores, usable
 from reports.stats import paired_difference
 
 PLACE = ["task", "model", "shots"]
@@ -55,16 +54,17 @@ def paired_rows(cells: pd.DataFrame, first: str, second: str,
                 samples_dir: Path | None = None) -> list[list[str]]:
     """Per task, model and shots: the paired difference over seeds, and the test on shared examples."""
     runs = one_per_run(cells).frame  # a run stored twice counts once, as its newest record
-    ok = runs[runs["status"] == CellStatus.SUCCESS]
+    ok = usable(runs)  # a cell without a finite score in range is no run of either method
+    ok = ok.assign(score=scores(ok))
     labels = config_labels(ok)
     chosen = [_chosen(ok, name, labels) for name in (first, second)]
     rows = []
     for (task, model, shots), part in chosen[0].groupby(PLACE, sort=False):
         second = chosen[1]
         other = second[(second["task"] == task) & (second["model"] == model) & (second["shots"] == shots)]
-        scores = [{(row.seed, row.split): row.score for row in frame.itertuples()} for frame in (part, other)]
+        by_run = [{(row.seed, row.split): row.score for row in frame.itertuples()} for frame in (part, other)]
         try:
-            summary, pairs = paired_difference(scores[0], scores[1])
+            summary, pairs = paired_difference(by_run[0], by_run[1])
         except ValueError:
             continue
         interval = ("n/a (one shared seed)" if len(pairs) < 2 else

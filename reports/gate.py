@@ -58,12 +58,15 @@ class ScoreJudgement:
 def judge_score(run: Mapping[RunKey, float], baseline: Mapping[RunKey, float], *,
                 floor: float) -> ScoreJudgement:
     """Verdict on run - baseline for one configuration; scores are fractions, floor a fraction too.
-    Paired when both ran at least two seeds and splits in common (or one, reproduced exactly)."""
+    Paired when every run of the run's side is one of the baseline's and there are at least two (or
+    one, reproduced exactly)."""
     if not run or not baseline:
         raise ValueError("both sides need at least one score")
     shared = tuple(sorted(set(run) & set(baseline)))
     reproduced = len(shared) == 1 and run[shared[0]] == baseline[shared[0]]
-    if len(shared) >= 2 or reproduced:
+    # paired only when every run of the run's side re-runs one of the baseline's: runs it adds would
+    # otherwise go unjudged (then the two whole samples are compared)
+    if (len(shared) >= 2 or reproduced) and set(run) <= set(baseline):
         differences = [run[key] - baseline[key] for key in shared]
         base, now = _mean([baseline[key] for key in shared]), _mean([run[key] for key in shared])
         error, df = _paired_error(differences)

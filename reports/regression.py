@@ -89,11 +89,13 @@ def check_against_baseline(current: pd.DataFrame, baseline: pd.DataFrame,
                            tolerances: Tolerances) -> list[Finding]:
     """One finding per measure of every configuration in either side; a configuration with cells
     that have no score also gets a `failed` finding."""
-    current, baseline = one_per_run(_text_columns(current)).frame, one_per_run(successful(baseline)).frame
+    current = one_per_run(_text_columns(current)).frame
+    baseline = one_per_run(successful(baseline), "the baseline").frame
     base = usable(baseline)
     now, broken = usable(current), unusable(current)
-    labels = config_labels(pd.concat([base, current], ignore_index=True))
-    where = {key: rows.iloc[0] for frame in (base, current) for key, rows in frame.groupby(GROUP, sort=False)}
+    labels = config_labels(pd.concat([baseline, current], ignore_index=True))
+    where = {key: rows.iloc[0] for frame in (baseline, current)
+             for key, rows in frame.groupby(GROUP, sort=False)}
 
     def finding(key: str, measure: str, verdict: Verdict, **values) -> Finding:
         first = where[key]
@@ -105,8 +107,12 @@ def check_against_baseline(current: pd.DataFrame, baseline: pd.DataFrame,
                 for key in dict.fromkeys(base[GROUP]) if key not in run_keys]
     findings += [finding(key, "cell", Verdict.FAILED, comparison=_failure(rows, current))
                  for key, rows in broken.groupby(GROUP, sort=False)]
+    unscored = set(baseline[GROUP]) - base_keys  # in the baseline, but none of its scores is usable
+    findings += [finding(key, "score", Verdict.INCONCLUSIVE,
+                         comparison="the baseline has no usable score of it (NaN, infinite or out of range)")
+                 for key in dict.fromkeys(now[GROUP]) if key in unscored]
     findings += [finding(key, "cell", Verdict.NEW)
-                 for key in dict.fromkeys(now[GROUP]) if key not in base_keys]
+                 for key in dict.fromkeys(now[GROUP]) if key not in base_keys | unscored]
     for key in (key for key in dict.fromkeys(base[GROUP]) if key in set(now[GROUP])):
         mine, theirs = now[now[GROUP] == key], base[base[GROUP] == key]
         judged = judge_score(_by_run(mine), _by_run(theirs), floor=tolerances.accuracy_points / 100)
@@ -167,14 +173,22 @@ def _missing_reason(first: pd.Series, current: pd.DataFrame) -> str:
     same = current[(current["task"] == first["task"]) & (current["method"] == first["method"])
                    & (current["model"] == first["model"]) & (current["shots"] == first["shots"])
                    & (current["method_config"] == first["method_config"])]
-    settings = json.loads(first["train_config"] or "{}")
-    same = same[[json.loads(text or "{}") == settings for text in same["train_config"]]]
+    settings = _json_or_empty(first["train_config"])
+    same = same[[_json_or_empty(text) == settings for text in same["train_config"]]]
     dtype = str(first.get("dtype"))
     others = sorted({str(value) for value in same.get("dtype", pd.Series(dtype=str))} - {dtype})
     if others:
         return (f"the run has it in {'/'.join(others)}, the baseline in {dtype}: precision is part of the "
                 f"configuration (run with --precision {dtype} to compare)")
     return "not in the run"
+
+
+def _json_or_empty(text: str) -> dict:
+    try:
+        value = json.loads(text or "{}")
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
 
 
 def _resources(mine: pd.DataFrame, theirs: pd.DataFrame,

@@ -8,8 +8,14 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from bench.core.errors import BenchError
 from bench.core.records import CellStatus
 from reports.aggregate import RUN_KEY, latest_per_run
+
+# the range of each metric's score (a fraction; Matthews correlation may be negative): a score outside
+# it (a percentage, a sign error) is no score at all
+_RANGES = {"matthews": (-1.0, 1.0)}
+_FRACTION = (0.0, 1.0)
 
 
 @dataclass(frozen=True)
@@ -22,7 +28,12 @@ def one_per_run(frame: pd.DataFrame, where: str = "the run") -> OnePerRun:
     """The newest record of each run, and a note for every run that had several."""
     if frame.empty:
         return OnePerRun(frame, ())
-    frame = frame.assign(split=frame["split"].fillna("-").astype(str) if "split" in frame else "-",
+    for column in ("config_id", "seed"):
+        if frame[column].isna().any():
+            raise BenchError(f"{where} has a record without a {column}: pass results written by PETBench "
+                             f"(run_bench.py report rewrites results.csv from results.jsonl)")
+    frame = frame.assign(seed=frame["seed"].map(seed_text),
+                         split=frame["split"].fillna("-").astype(str) if "split" in frame else "-",
                          finished_at=frame.get("finished_at", ""))
     kept = latest_per_run(frame)
     stored = frame.groupby(RUN_KEY, sort=False).size()
@@ -35,22 +46,37 @@ def _note(row: pd.Series, records: int, where: str) -> str:
     split = "" if row["split"] == "-" else f", split {row['split']}"
     finished = row["finished_at"] if isinstance(row["finished_at"], str) else ""
     when = finished or "no finish time recorded: the one stored last"
+    cell = f"; cell {row['cell_id']}" if isinstance(row.get("cell_id"), str) else ""
     return (f"{where} has {records} records of {row['method']} on {row['task']}, seed {row['seed']}{split} "
             f"(one configuration, seed and split; e.g. other library versions): it counts once, as its "
-            f"newest record ({when}; cell {row['cell_id']})")
+            f"newest record ({when}{cell})")
+
+
+def seed_text(seed: object) -> str:
+    """A seed as text, the same however the file stored it (13, 13.0, "13")."""
+    try:
+        number = float(seed)
+    except (TypeError, ValueError):
+        return str(seed)
+    return str(int(number)) if number.is_integer() else str(seed)
 
 
 def scores(frame: pd.DataFrame) -> pd.Series:
-    """The score column as floats (a record without a score is NaN)."""
-    return pd.to_numeric(frame["score"], errors="coerce").astype(float)
+    """The score column as floats (a record without a numeric score, a boolean included, is NaN)."""
+    numeric = frame["score"].map(lambda value: None if isinstance(value, bool) else value)
+    return pd.to_numeric(numeric, errors="coerce").astype(float)
 
 
 def usable(frame: pd.DataFrame) -> pd.DataFrame:
-    """Successful records with a finite score."""
+    """Successful records with a finite score inside its metric's range."""
     values = scores(frame)
-    return frame[(frame["status"] == CellStatus.SUCCESS) & values.notna() & values.abs().ne(float("inf"))]
+    metrics = frame["metric"].astype(str) if "metric" in frame else pd.Series("", index=frame.index)
+    low = metrics.map(lambda metric: _RANGES.get(metric, _FRACTION)[0])
+    high = metrics.map(lambda metric: _RANGES.get(metric, _FRACTION)[1])
+    in_range = values.notna() & (values >= low) & (values <= high)
+    return frame[(frame["status"] == CellStatus.SUCCESS) & in_range]
 
 
 def unusable(frame: pd.DataFrame) -> pd.DataFrame:
-    """Failed records, and successful ones without a finite score."""
+    """Failed records, and successful ones without a finite score inside its metric's range."""
     return frame.drop(index=usable(frame).index)

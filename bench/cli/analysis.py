@@ -91,7 +91,7 @@ def _records_frame(out: str) -> pd.DataFrame:
     from bench.core.store import ResultsStore
     from reports.aggregate import cells_frame
 
-    records = ResultsStore(Path(out)).latest()
+    records = ResultsStore(Path(out)).load()  # every record: one_per_run keeps each run's newest
     if not records:
         raise BenchError(f"no results in {out}: run a sweep with --out {out} first")
     return cells_frame(records)
@@ -175,12 +175,15 @@ def _inconclusive_lines(findings) -> list[str]:
     for f in findings:
         if f.verdict != Verdict.INCONCLUSIVE or f.measure != "score":
             continue
+        where = f"inconclusive: {f.method} on {f.task} ({f.model}, shots {f.shots})"
+        if f.current is None or f.baseline is None:  # nothing on one side to weigh
+            lines.append(f"{where}: {f.comparison}")
+            continue
         change = f"run - baseline {100 * (f.current - f.baseline):+.2f} points"
         reach = ("one run on each side has no spread: no drop can be told from noise; run 2 or more of the "
                  "baseline's seeds" if not math.isfinite(f.detectable) else
                  f"these runs detect (9 times in 10) only drops of {100 * f.detectable:.2f} points or more")
-        lines.append(f"inconclusive: {f.method} on {f.task} ({f.model}, shots {f.shots}): {change}; {reach} "
-                     f"({f.comparison})")
+        lines.append(f"{where}: {change}; {reach} ({f.comparison})")
     return lines
 
 

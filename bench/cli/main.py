@@ -12,6 +12,7 @@ import shlex
 import signal
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from bench.core.errors import BenchError
 
@@ -21,6 +22,13 @@ EMBEDDED_DEFAULT_ARGS = ["run", "--epochs", "10", "--jobs", "auto"]
 COMMANDS = ("run", "report", "list", "perf", "check", "baseline", "compare", "pretrain", "probe")
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """argparse whose errors are one line on stderr (what is wrong, and where the help is), exit 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"error: {self.prog}: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     from bench.cli.analysis import add_analysis_commands
     from bench.cli.listing import add_list_command
@@ -28,7 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
     from bench.cli.pretrain import add_pretrain_commands
     from bench.cli.run import DEFAULT_OUT, add_run_arguments
 
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="run_bench.py",
         description="PETBench: train and evaluate tasks x PETuning methods and report accuracy, throughput "
                     "and memory. With no arguments: the embedded default, `run --epochs 10 --jobs auto` "

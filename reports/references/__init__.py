@@ -52,7 +52,7 @@ def _read(path: Path) -> list[Reference]:
     rows = values["rows"]
     if not isinstance(rows, list) or not rows:
         raise BenchError(f"reference file {path}: rows must be a non-empty list")
-    references = []
+    references, seen = [], {}
     for number, row in enumerate(rows, start=1):
         if not isinstance(row, dict) or not {"task", "method", "name", "value"} <= set(row) <= _ROW_KEYS:
             raise BenchError(f"reference file {path}, row {number}: keys are task, method, name, value and "
@@ -61,6 +61,11 @@ def _read(path: Path) -> list[Reference]:
         if value is None or (std is not None and std < 0):
             problem = "value is empty" if value is None else f"std {std} is negative"
             raise BenchError(f"reference file {path}, row {number}: {problem}; give the published numbers")
+        key = (str(row["task"]), str(row["method"]), str(row["name"]))
+        if key in seen:
+            raise BenchError(f"reference file {path}, rows {seen[key]} and {number} both give {key[2]} "
+                             f"({key[1]}) on {key[0]}: keep one published number per row")
+        seen[key] = number
         references.append(Reference(
             paper=str(values["paper"]), table=str(values["table"]), model=str(values["model"]),
             metric=str(values["metric"]), protocol=str(values["protocol"]), source=str(values["source"]),
