@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from bench.core.errors import BenchError
 from bench.core.records import CellStatus
 from bench.core.samples import SAMPLES_DIR, read_samples, samples_path
 from reports.aggregate import superseded_note
@@ -118,7 +119,10 @@ def cell_errors(out_dir: Path, cell_id: str) -> dict | None:
     path = samples_path(Path(out_dir) / SAMPLES_DIR, cell_id)
     if not path.exists():
         return None
-    samples = read_samples(path)
+    try:
+        samples = read_samples(path)
+    except BenchError:  # a corrupt file costs its drill-down, never the report
+        return None
     wrong = sorted((sample for sample in samples if not sample.correct),
                    key=lambda sample: -sample.probabilities.get(sample.prediction, 0.0))
     return {"wrong": len(wrong), "total": len(samples),

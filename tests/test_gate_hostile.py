@@ -113,3 +113,16 @@ def test_the_run_side_frame_is_read_whole(tmp_path):
     frame = _records_frame(str(tmp_path))
     assert len(frame) == 2 and latest_per_run(frame)["score"].tolist() == [0.60]
     assert isinstance(frame, pd.DataFrame)
+
+
+def test_a_corrupt_samples_file_is_one_line_in_compare_and_costs_the_report_only_its_drill_down(tmp_path):
+    from bench.core.errors import BenchError
+    from bench.core.samples import SAMPLES_DIR, read_samples, samples_path
+    from reports.html_data import cell_errors
+
+    path = samples_path(tmp_path / SAMPLES_DIR, "sst2/lora/seed=13/x")
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b"not gzip")
+    with pytest.raises(BenchError, match="unreadable"):
+        read_samples(path)
+    assert cell_errors(tmp_path, "sst2/lora/seed=13/x") is None

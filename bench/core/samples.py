@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench.core.errors import BenchError
 from bench.core.store import write_atomically
 from bench.core.task import Example
 
@@ -59,5 +60,10 @@ def write_samples(path: Path, samples: Sequence[Sample]) -> None:
 
 
 def read_samples(path: Path) -> list[Sample]:
-    with gzip.open(path, "rt", encoding="utf-8") as stream:
-        return [Sample(**json.loads(line)) for line in stream if line.strip()]
+    """A cell's samples; a file that is not one (corrupt, cut short, other fields) is a one-line error."""
+    try:
+        with gzip.open(path, "rt", encoding="utf-8") as stream:
+            return [Sample(**json.loads(line)) for line in stream if line.strip()]
+    except (OSError, EOFError, UnicodeDecodeError, ValueError, TypeError) as error:
+        raise BenchError(f"samples file {path} is unreadable ({type(error).__name__}): delete it and run its "
+                         f"cell again with --log-samples --rerun") from error
