@@ -306,3 +306,17 @@ def test_a_stop_signal_while_the_driver_still_imports_its_libraries_ends_in_one_
     _, err = driver.communicate(timeout=60)
     lines = err.decode().strip().splitlines()
     assert driver.returncode == code and len(lines) == 1 and lines[0].startswith(said), lines
+
+
+def test_a_claim_held_by_another_users_live_process_is_still_held(tmp_path, monkeypatch):
+    """One liveness rule (bench.core.processes): a process we may not signal exists."""
+    import bench.core.processes
+    from bench.core import store
+
+    def refused(pid: int, signal_number: int) -> None:
+        raise PermissionError(1, "Operation not permitted")
+
+    marker = tmp_path / "claim"
+    marker.write_text("4242", encoding="utf-8")
+    monkeypatch.setattr(bench.core.processes.os, "kill", refused)
+    assert store._holder(marker) == 4242

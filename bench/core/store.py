@@ -14,6 +14,7 @@ import tempfile
 from pathlib import Path
 
 from bench.core.errors import BenchError
+from bench.core.processes import process_alive
 from bench.core.records import CellResult
 
 RESULTS_FILE = "results.jsonl"
@@ -118,10 +119,9 @@ def _holder(marker: Path) -> int | None:
     """The live process holding a claim, or None (no claim, or its process is gone)."""
     try:
         pid = int(marker.read_text(encoding="utf-8"))
-        os.kill(pid, 0)
     except (OSError, ValueError):
         return None
-    return pid
+    return pid if process_alive(pid) else None  # another user's live process holds its claim too
 
 
 @functools.cache
