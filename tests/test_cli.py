@@ -177,6 +177,16 @@ def test_a_sweep_exits_0_with_a_summary_line_and_1_when_a_cell_failed(capsys, tm
     assert "## Failed cells" in report and "lpt.layer=9 is outside" in report
 
 
+def test_the_closing_line_names_only_the_reports_a_run_wrote(capsys, tmp_path, tiny_model, data_dir):
+    common = ["--model", str(tiny_model), "--data-dir", str(data_dir), *FAST, "--out", str(tmp_path)]
+    code, out, _ = run_cli(capsys, *common, "--methods", "lpt", "--set", "lpt.layer=9")  # every cell fails
+    wrote = next(line for line in out.splitlines() if line.startswith("wrote "))
+    assert code == 1 and "report.tex" not in wrote and not (tmp_path / "report.tex").exists()
+    code, out, _ = run_cli(capsys, *common, "--methods", "full_ft")
+    wrote = next(line for line in out.splitlines() if line.startswith("wrote "))
+    assert code == 0 and "report.tex" in wrote and (tmp_path / "report.tex").exists()
+
+
 def test_output_files_get_the_users_normal_mode(capsys, tmp_path, tiny_model, data_dir):
     code, _, _ = run_cli(capsys, "--model", str(tiny_model), "--data-dir", str(data_dir), *FAST, "--methods",
                          "full_ft", "--out", str(tmp_path))

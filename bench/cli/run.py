@@ -389,7 +389,10 @@ def report_after_sweep(out: Path, *, reference_files: Sequence[Path], command: s
     if markdown is None:
         return False
     print(markdown)
-    print(f"wrote {out / CSV_FILE}, {out / REPORT_FILE}, {out / LATEX_FILE} and {out / HTML_FILE}")
+    # report.tex holds tables of scores: a folder whose every cell failed has none, and gets no report.tex
+    tables = [out / LATEX_FILE] if any(record.succeeded for record in stored_records(out)) else []
+    *first, last = [out / CSV_FILE, out / REPORT_FILE, *tables, out / HTML_FILE]
+    print(f"wrote {', '.join(str(path) for path in first)} and {last}")
     return True
 
 
