@@ -5,7 +5,6 @@ order or offsets, malformed inputs; each either judged by the rule or refused in
 import math
 from dataclasses import replace
 
-import pandas as pd
 import pytest
 
 from bench.cli.main import main
@@ -102,27 +101,15 @@ def test_a_malformed_option_is_one_line(capsys):
     assert exit_info.value.code == 2 and len(err.strip().splitlines()) == 1 and "--accuracy-points" in err
 
 
-def test_the_run_side_frame_is_read_whole(tmp_path):
-    """Every stored record reaches the gate (two of one cell id included), not the store's last one."""
+def test_the_newest_record_of_a_cell_counts_whatever_order_it_was_stored_in(tmp_path):
+    """The store's latest record of a cell is its newest by time, for check as for every report."""
     from bench.cli.analysis import _records_frame
     from bench.core.store import ResultsStore
 
     store = ResultsStore(tmp_path)
     store.append(record("lora", 13, 0.60, finished_at="2027-01-02T00:00:00+00:00"))
     store.append(record("lora", 13, 0.80, finished_at="2027-01-01T00:00:00+00:00"))
-    frame = _records_frame(str(tmp_path))
-    assert len(frame) == 2 and latest_per_run(frame)["score"].tolist() == [0.60]
-    assert isinstance(frame, pd.DataFrame)
-
-
-def test_a_corrupt_samples_file_is_one_line_in_compare_and_costs_the_report_only_its_drill_down(tmp_path):
-    from bench.core.errors import BenchError
-    from bench.core.samples import SAMPLES_DIR, read_samples, samples_path
-    from reports.html_data import cell_errors
-
-    path = samples_path(tmp_path / SAMPLES_DIR, "sst2/lora/seed=13/x")
-    path.parent.mkdir(parents=True)
-    path.write_bytes(b"not gzip")
-    with pytest.raises(BenchError, match="unreadable"):
-        read_samples(path)
-    assert cell_errors(tmp_path, "sst2/lora/seed=13/x") is None
+    store.append(record("lpt", 13, 0.70, finished_at="2027-01-01T00:00:00+00:00"))
+    store.append(record("lpt", 13, 0.75, finished_at=""))  # no time: older than any timed record
+    assert sorted(r.score for r in store.latest()) == [0.60, 0.70]
+    assert sorted(_records_frame(str(tmp_path))["score"]) == [0.60, 0.70]

@@ -91,7 +91,7 @@ def _records_frame(out: str) -> pd.DataFrame:
     from bench.core.store import ResultsStore
     from reports.aggregate import cells_frame
 
-    records = ResultsStore(Path(out)).load()  # every record: one_per_run keeps each run's newest
+    records = ResultsStore(Path(out)).latest()
     if not records:
         raise BenchError(f"no results in {out}: run a sweep with --out {out} first")
     return cells_frame(records)

@@ -11,6 +11,7 @@ import json
 import os
 import sys
 import tempfile
+from datetime import UTC, datetime
 from pathlib import Path
 
 from bench.core.errors import BenchError
@@ -61,12 +62,14 @@ class ResultsStore:
                              f"delete that line (its cell re-runs) or point --out elsewhere") from error
 
     def latest(self) -> list[CellResult]:
-        """The last record of each cell, in the order the last records were written (a re-run
-        replaces a failure); nothing downstream depends on the order (search ties go by grid position)."""
+        """The newest record of each cell (a re-run replaces a failure): by finished_at, a record without
+        one older than any with one, the later written on a tie; in the order they were written.
+        Nothing downstream depends on the order (search ties go by grid position)."""
         by_cell: dict[str, CellResult] = {}
         for record in self.load():
-            by_cell.pop(record.cell_id, None)
-            by_cell[record.cell_id] = record
+            earlier = by_cell.pop(record.cell_id, None)
+            newer = earlier is None or _finished(record) >= _finished(earlier)
+            by_cell[record.cell_id] = record if newer else earlier
         return list(by_cell.values())
 
     @property
@@ -122,6 +125,15 @@ def _holder(marker: Path) -> int | None:
     except (OSError, ValueError):
         return None
     return pid if process_alive(pid) else None  # another user's live process holds its claim too
+
+
+def _finished(record: CellResult) -> datetime:
+    """When a record's cell finished, as an instant whatever its offset (the earliest one without)."""
+    try:
+        finished = datetime.fromisoformat(record.finished_at)
+    except (TypeError, ValueError):
+        return datetime.min.replace(tzinfo=UTC)
+    return finished if finished.tzinfo else finished.replace(tzinfo=UTC)
 
 
 @functools.cache
