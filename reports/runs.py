@@ -10,12 +10,8 @@ import pandas as pd
 
 from bench.core.errors import BenchError
 from bench.core.records import CellStatus
+from bench.core.task import Metric
 from reports.aggregate import RUN_KEY, latest_per_run
-
-# the range of each metric's score (a fraction; Matthews correlation may be negative): a score outside
-# it (a percentage, a sign error) is no score at all
-_RANGES = {"matthews": (-1.0, 1.0)}
-_FRACTION = (0.0, 1.0)
 
 
 @dataclass(frozen=True)
@@ -71,10 +67,18 @@ def usable(frame: pd.DataFrame) -> pd.DataFrame:
     """Successful records with a finite score inside its metric's range."""
     values = scores(frame)
     metrics = frame["metric"].astype(str) if "metric" in frame else pd.Series("", index=frame.index)
-    low = metrics.map(lambda metric: _RANGES.get(metric, _FRACTION)[0])
-    high = metrics.map(lambda metric: _RANGES.get(metric, _FRACTION)[1])
-    in_range = values.notna() & (values >= low) & (values <= high)
+    bounds = metrics.map(_bounds)
+    in_range = values.notna() & (values >= bounds.str[0]) & (values <= bounds.str[1])
     return frame[(frame["status"] == CellStatus.SUCCESS) & in_range]
+
+
+def _bounds(metric: str) -> tuple[float, float]:
+    """A metric's bounds (a score outside them, a percentage or a sign error, is no score); a metric
+    this PETBench does not know is taken as a fraction."""
+    try:
+        return Metric(metric).bounds
+    except ValueError:
+        return Metric.ACCURACY.bounds
 
 
 def unusable(frame: pd.DataFrame) -> pd.DataFrame:

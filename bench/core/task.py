@@ -24,6 +24,11 @@ class Metric(StrEnum):
     MACRO_F1 = "macro_f1"
     MATTHEWS = "matthews"
 
+    @property
+    def bounds(self) -> tuple[float, float]:
+        """Every score of the metric lies within these (a fraction; a correlation may be negative)."""
+        return (-1.0, 1.0) if self == Metric.MATTHEWS else (0.0, 1.0)
+
 
 class FileFormat(StrEnum):
     TSV = "tsv"
