@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import os
 import random
-import tempfile
 from pathlib import Path
 
 import pytest
@@ -17,13 +16,6 @@ from bench.core.data import resolve_data_dir
 from bench.core.task import TASKS
 
 load_builtins()
-
-# torch's compiled-kernel cache does not tell apart the kernel levels ATEN_CPU_CAPABILITY and
-# ONEDNN_MAX_CPU_ISA select: kernels built for AVX-512 by an auto run, reused under avx2, trained to NaN
-# on an AMX Xeon. One cache per level (kept across sessions; a setting of the user's wins).
-_LEVEL = f"{os.environ.get('ATEN_CPU_CAPABILITY', 'native')}-{os.environ.get('ONEDNN_MAX_CPU_ISA', 'native')}"
-os.environ.setdefault("TORCHINDUCTOR_CACHE_DIR",
-                      str(Path(tempfile.gettempdir()) / f"petbench-inductor-{_LEVEL.lower()}"))
 
 SPECIAL_TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 POSITIVE = ["great", "good", "wonderful", "loved", "superb", "moving", "fine", "charming"]

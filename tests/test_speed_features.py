@@ -243,6 +243,21 @@ def test_an_isa_capped_at_avx2_runs_auto_in_fp32_as_an_avx2_only_cpu_would(monke
     assert printed == "False"
 
 
+def test_each_cpu_kernel_level_compiles_into_its_own_kernel_cache_unless_the_user_names_one(monkeypatch):
+    from bench.core.device import use_compile_cache_of_this_kernel_level
+
+    folders = {}
+    monkeypatch.setenv("TORCHINDUCTOR_CACHE_DIR", "/tmp/torch-filled-in-its-default")
+    for cap in ("AVX2", ""):
+        monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", cap)
+        use_compile_cache_of_this_kernel_level(None)  # the user named none when the process started
+        folders[cap] = os.environ["TORCHINDUCTOR_CACHE_DIR"]
+    assert folders["AVX2"].endswith("-avx2") and folders[""].endswith("-native")
+    monkeypatch.setenv("TORCHINDUCTOR_CACHE_DIR", "/somewhere/mine")
+    use_compile_cache_of_this_kernel_level("/somewhere/mine")
+    assert os.environ["TORCHINDUCTOR_CACHE_DIR"] == "/somewhere/mine"
+
+
 def test_bf16_autocast_runs_on_any_cpu_and_matches_fp32_within_bf16_tolerance(tiny_model):
     """Forced bf16 runs where the CPU has no native bf16 too (emulated: slower, same rounding), so the
     bf16 path is tested on every machine."""

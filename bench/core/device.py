@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+import getpass
 import os
+import tempfile
 from dataclasses import dataclass
 from enum import StrEnum
+from pathlib import Path
 
 import torch
 
@@ -73,6 +76,30 @@ def cpu_has_bf16() -> bool:
         return False
     isa_cap = os.environ.get("ONEDNN_MAX_CPU_ISA", "").strip().lower()
     return hardware and kernels and isa_cap not in _ISAS_WITHOUT_BF16
+
+
+def cpu_kernel_level() -> str:
+    """The CPU kernels this process runs: torch's level and oneDNN's cap ("avx512-native", "avx2-avx2")."""
+    isa_cap = os.environ.get("ONEDNN_MAX_CPU_ISA", "").strip().lower() or "native"
+    return f"{torch.backends.cpu.get_cpu_capability().lower()}-{isa_cap}"
+
+
+# the user's own compiled-kernel cache, as the process started (torch fills the variable in itself)
+_USERS_COMPILE_CACHE = os.environ.get("TORCHINDUCTOR_CACHE_DIR")
+
+
+def use_compile_cache_of_this_kernel_level(users: str | None = _USERS_COMPILE_CACHE) -> None:
+    """torch's compiled-kernel cache does not tell the CPU kernel levels apart: kernels an AVX-512 run
+    built, reused under ATEN_CPU_CAPABILITY=avx2, trained to NaN on an AMX Xeon. One cache per level
+    (under the temporary folder), unless the user named one (`users`)."""
+    if users:
+        return
+    try:
+        user = getpass.getuser()
+    except (OSError, KeyError):  # no name for this uid (a container): the uid itself
+        user = str(os.getuid())
+    folder = Path(tempfile.gettempdir()) / f"petbench-inductor-{user}-{cpu_kernel_level()}"
+    os.environ["TORCHINDUCTOR_CACHE_DIR"] = str(folder)
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ import torch
 from torch import nn
 from torch.nn import functional
 
-from bench.core.device import DeviceChoice
+from bench.core.device import DeviceChoice, use_compile_cache_of_this_kernel_level
 from bench.core.encoded import Batch, EncodedExample, collate
 from bench.core.knobs import knob, validate_knobs
 from bench.core.measure import Stopwatch
@@ -143,7 +143,10 @@ def prepare_model(built: BuiltMethod, config: TrainConfig, device: DeviceChoice,
                 for parameter in own:
                     if parameter.is_floating_point():
                         parameter.data = parameter.data.to(torch.bfloat16)
-    return torch.compile(model) if compile_model else model
+    if not compile_model:
+        return model
+    use_compile_cache_of_this_kernel_level()
+    return torch.compile(model)
 
 
 def make_optimizer(model: nn.Module, config: TrainConfig, learning_rate: float) -> torch.optim.AdamW:
