@@ -13,7 +13,7 @@ from bench.core.errors import BenchError
 from bench.core.records import CellStatus
 from bench.core.samples import SAMPLES_DIR, read_samples, samples_path
 from reports.aggregate import superseded_note
-from reports.markdown import devices_text, failed_cells, matching_references
+from reports.notes import devices_text, failed_cells, matching_references
 from reports.references import Reference
 from reports.search import selected_cells
 

@@ -13,13 +13,16 @@ from pathlib import Path
 import pandas as pd
 
 from bench import __version__
-from bench.core.store import RESULTS_FILE, write_atomically
+from bench.core.store import RESULTS_FILE
+from reports import HTML_FILE
+from reports.findings import DIAGNOSTIC_HEADERS, GROUPS_RULE, HOW_TO_READ, RANKING_HEADERS, Findings
 from reports.html_assets import load_assets
 from reports.html_data import attach_errors, failed_rows, header_facts, leaderboard_rows
-from reports.markdown import FAILED_COLUMNS, eval_limit_notes, mixed_notes, mlm_head_notes, reference_notes
+from reports.model import ReportModel
+from reports.notes import FAILED_COLUMNS, eval_limit_notes, mixed_notes, mlm_head_notes, reference_notes
 from reports.references import Reference
+from reports.renderers import register_renderer
 
-HTML_FILE = "report.html"
 _PLACEHOLDER = re.compile(r"\{\{(\w+)\}\}")
 
 
@@ -51,13 +54,42 @@ def _notes_html(groups: pd.DataFrame, references: Sequence[Reference]) -> str:
     return "".join(f"<p>{_inline_markdown(line)}</p>" for line in lines if line)
 
 
+def _table_html(headers: Sequence[str], rows: Sequence[Sequence[str]], css: str) -> str:
+    head = "".join(f"<th>{html.escape(header)}</th>" for header in headers)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(cell)}</td>" for cell in row) + "</tr>"
+                   for row in rows)
+    return f'<table class="{css}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+
+
+def _findings_html(findings: Findings) -> str:
+    """The rankings with their intervals and groups, the dev-test diagnostic and the shot curves'
+    crossovers, as in report.md."""
+    parts = []
+    if findings.rankings:
+        parts.append(f"<h2>Rankings</h2><p>{_inline_markdown(GROUPS_RULE)}</p>")
+        for ranked in findings.rankings:
+            parts.append(f"<h3>{html.escape(ranked.title)}</h3>"
+                         + _table_html(RANKING_HEADERS, ranked.rows(), "ranking")
+                         + "".join(f"<p>{_inline_markdown(note)}</p>" for note in ranked.notes()))
+    if findings.diagnostics:
+        table = _table_html(DIAGNOSTIC_HEADERS, findings.diagnostic_rows(), "diagnostic")
+        parts.append("<h2>Dev-test diagnostic</h2>" + table
+                     + f"<p>{_inline_markdown(HOW_TO_READ)}</p>")
+    if findings.has_shot_axis:
+        items = "".join(f"<li>{html.escape(crossover.text)}</li>" for crossover in findings.crossovers)
+        parts.append("<h2>Shot curves</h2>" + (f"<ul>{items}</ul>" if items else
+                                               "<p>No crossover: the order holds at every shot count.</p>"))
+    return "".join(parts)
+
+
 def _json_for_script(value: object) -> str:
     """JSON that cannot end its <script> element early, whatever text a record holds."""
     return json.dumps(value, ensure_ascii=False, separators=(",", ":")).replace("</", "<\\/")
 
 
 def render_html(cells: pd.DataFrame, groups: pd.DataFrame, *, out_dir: Path, command: str = "",
-                references: Sequence[Reference] = (), superseded: int = 0) -> str:
+                references: Sequence[Reference] = (), superseded: int = 0,
+                findings: Findings | None = None) -> str:
     """The whole page as text (from one row per run; `superseded`: older records left out)."""
     assets = load_assets()
     rows = attach_errors(leaderboard_rows(cells, groups, references), out_dir)
@@ -66,7 +98,8 @@ def render_html(cells: pd.DataFrame, groups: pd.DataFrame, *, out_dir: Path, com
         "written": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "results": f"<code>{html.escape(str(Path(out_dir) / RESULTS_FILE))}</code>",
         "facts": _facts_html(header_facts(cells, command, superseded=superseded)),
-        "failed": _failed_html(cells), "notes": _notes_html(groups, references),
+        "failed": _failed_html(cells),
+        "notes": _notes_html(groups, references) + (_findings_html(findings) if findings else ""),
         "data": _json_for_script({"rows": rows}),
         "datatables_css": assets.datatables_css, "report_css": assets.report_css,
         "datatables_js": assets.datatables_js_base64, "plotly_js": assets.plotly_js,
@@ -76,11 +109,7 @@ def render_html(cells: pd.DataFrame, groups: pd.DataFrame, *, out_dir: Path, com
     return _PLACEHOLDER.sub(lambda match: parts[match[1]], assets.template)
 
 
-def write_html_report(out_dir: Path, cells: pd.DataFrame, groups: pd.DataFrame, *, command: str = "",
-                      references: Sequence[Reference] = (), superseded: int = 0) -> Path:
-    """Write report.html into `out_dir` (atomically) and return its path."""
-    path = Path(out_dir) / HTML_FILE
-    page = render_html(cells, groups, out_dir=out_dir, command=command, references=references,
-                       superseded=superseded)
-    write_atomically(path, page)
-    return path
+@register_renderer("html", file=HTML_FILE, order=40)
+def html_file(model: ReportModel) -> str:
+    return render_html(model.cells, model.groups, out_dir=model.out_dir, command=model.command,
+                       references=model.references, superseded=model.superseded, findings=model.findings)

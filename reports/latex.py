@@ -8,8 +8,11 @@ from collections.abc import Sequence
 import pandas as pd
 
 from reports.aggregate import superseded_note
-from reports.markdown import SECTION_KEYS, _best_per_task, published_rows
+from reports.findings import DIAGNOSTIC_HEADERS, RANKING_HEADERS, Findings
+from reports.model import ReportModel
+from reports.notes import SECTION_KEYS, best_per_task, published_rows
 from reports.references import Reference
+from reports.renderers import register_renderer
 
 LATEX_FILE = "report.tex"
 _SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
@@ -44,7 +47,7 @@ def _method_rows(groups: pd.DataFrame, tasks: list[str], best: set[tuple[str, st
 def latex_table(part: pd.DataFrame, references: Sequence[Reference] = ()) -> str:
     """One (model, shots) section's score table as a booktabs `table` environment."""
     tasks = list(dict.fromkeys(part["task"]))
-    best = _best_per_task(part)
+    best = best_per_task(part)
     metrics = part.groupby("task", sort=False)["metric"].first()
     majority = part.groupby("task", sort=False)["majority"].first()
     methods = _method_rows(part[~part["reference"]], tasks, best)
@@ -76,3 +79,40 @@ def latex_report(groups: pd.DataFrame, references: Sequence[Reference] = (), *, 
     tables = [latex_table(part, references) for _, part in groups.groupby(SECTION_KEYS, sort=False)]
     note = f"% {superseded_note(superseded)}\n" if superseded else ""
     return "% PETBench scores; needs \\usepackage{booktabs}\n" + note + "\n" + "\n\n".join(tables) + "\n"
+
+
+def findings_tables(findings: Findings) -> list[str]:
+    """The rankings (mean, bootstrap 95% interval, group letters) and the dev-test diagnostic as
+    booktabs tables."""
+    tables = []
+    for ranked in findings.rankings:
+        caption = (f"{escape(ranked.title)}: mean and 95\\% interval (x100); methods sharing a letter "
+                   f"cannot be told apart (paired tests, Holm-corrected at 5\\%). "
+                   f"{escape(' '.join(ranked.notes()))}")
+        columns = "l" + "c" * (len(RANKING_HEADERS) - 1)
+        tables.append(_booktabs(caption, RANKING_HEADERS, ranked.rows(), columns))
+    if findings.diagnostics:
+        caption = ("Dev-test diagnostic: the dev-selected eval score (the headline), the best eval score of "
+                   "the grid (an oracle, not a result), their gap, and Kendall's tau of dev vs eval (x100).")
+        tables.append(_booktabs(caption, DIAGNOSTIC_HEADERS, findings.diagnostic_rows(),
+                                "lll" + "c" * (len(DIAGNOSTIC_HEADERS) - 3)))
+    return tables
+
+
+def _booktabs(caption: str, headers: Sequence[str], rows: Sequence[Sequence[str]], columns: str) -> str:
+    lines = [r"\begin{table}[t]", r"\centering", f"\\caption{{{caption}}}",
+             f"\\begin{{tabular}}{{{columns}}}",
+             r"\toprule", _row([escape(header) for header in headers]), r"\midrule",
+             *[_row([escape(cell) for cell in row]) for row in rows], r"\bottomrule", r"\end{tabular}",
+             r"\end{table}"]
+    return "\n".join(lines)
+
+
+@register_renderer("latex", file=LATEX_FILE, order=30)
+def latex_file(model: ReportModel) -> str | None:
+    """report.tex holds tables of scores: a run without a successful cell has none, and gets no file."""
+    if not model.has_scores:
+        return None
+    text = latex_report(model.groups, model.references, superseded=model.superseded)
+    extra = findings_tables(model.findings)
+    return text + ("\n" + "\n\n".join(extra) + "\n" if extra else "")

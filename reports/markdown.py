@@ -8,13 +8,28 @@ from collections.abc import Sequence
 import pandas as pd
 from tabulate import tabulate
 
-from bench.core.method import HeadOrigin
-from bench.core.records import CellStatus
+from bench.core.selection import FIXED_DEV, SelectionProtocol
+from reports import REPORT_FILE
 from reports.aggregate import PHASES, superseded_note
+from reports.findings import DIAGNOSTIC_HEADERS, GROUPS_RULE, HOW_TO_READ, RANKING_HEADERS, Findings
+from reports.model import ReportModel
+from reports.notes import (
+    FAILED_COLUMNS,
+    SECTION_KEYS,
+    best_per_task,
+    devices_text,
+    eval_limit_notes,
+    failed_cells,
+    mixed_notes,
+    mlm_head_notes,
+    published_rows,
+    reference_notes,
+    shared_note,
+    stalled_notes,
+)
+from reports.plots import FIGURES, vector_name
 from reports.references import Reference
-from reports.stats import Summary, best_within_interval
-
-SECTION_KEYS = ["model", "shots"]
+from reports.renderers import register_renderer
 
 
 def _points(value: float) -> str:
@@ -29,25 +44,11 @@ def _rate(value: float) -> str:
     return f"{value:.1f}" if pd.notna(value) else "-"
 
 
-def _best_per_task(groups: pd.DataFrame) -> set[tuple[str, str]]:
-    """(task, method) pairs to bold: the best mean and its ties, never a mean at or below the majority
-    class (a method that learned nothing is not the best of anything)."""
-    best = set()
-    for task, per_task in groups[~groups["reference"]].groupby("task", sort=False):
-        majority = per_task["majority"].iloc[0]
-        summaries = {row.method_label: Summary(row.runs, row.score_mean, row.score_std, row.score_sem,
-                                               row.score_ci_low, row.score_ci_high)
-                     for row in per_task.itertuples()}
-        best |= {(task, label) for label in best_within_interval(summaries)
-                 if pd.isna(majority) or summaries[label].mean > majority}
-    return best
-
-
 def score_table(groups: pd.DataFrame, references: Sequence[Reference] = ()) -> str:
     """Methods as rows, tasks as columns, the best per task (and its ties) in bold unless it is not
     above the majority class; then the reference rows: the majority class and the reference methods."""
     tasks = list(dict.fromkeys(groups["task"]))
-    best = _best_per_task(groups)
+    best = best_per_task(groups)
 
     def row_of(label: str, per_method: pd.DataFrame) -> list[str]:
         by_task = {}
@@ -66,26 +67,6 @@ def score_table(groups: pd.DataFrame, references: Sequence[Reference] = ()) -> s
     metrics = groups.groupby("task", sort=False)["metric"].first()
     headers = ["method", *[f"{task} ({metrics[task]})" for task in tasks]]
     return tabulate(rows, headers=headers, tablefmt="github")
-
-
-def published_rows(groups: pd.DataFrame, tasks: list[str],
-                   references: Sequence[Reference]) -> list[list[str]]:
-    """A row per published result set whose task and method match rows of this table, its model named
-    and marked when it is not the one measured here."""
-    rows: dict[tuple[str, str, str, str], dict[str, str]] = {}
-    for reference in matching_references(groups, references):
-        key = (reference.name, reference.method, reference.paper, reference.model)
-        text = f"{reference.value:.1f}" + (f" ± {reference.std:.1f}" if reference.std is not None else "")
-        rows.setdefault(key, {})[reference.task] = text
-    if not rows:
-        return []
-    model = groups["model"].iloc[0]
-    lines = []
-    for (name, method, paper, reference_model), by_task in rows.items():
-        other = "" if reference_model == model else ", different model"
-        label = f"{name} (published, beside {method}: {paper}; {reference_model}{other})"
-        lines.append([label, *[by_task.get(task, "") for task in tasks]])
-    return lines
 
 
 def measurement_table(groups: pd.DataFrame) -> str:
@@ -126,50 +107,15 @@ def budget_table(groups: pd.DataFrame) -> str:
     return tabulate(rows, headers=headers, tablefmt="github")
 
 
-def mlm_head_notes(groups: pd.DataFrame) -> list[str]:
-    """Where every MLM head read in this report came from."""
-    origins = groups[groups["mlm_head"] != HeadOrigin.NONE][["model", "mlm_head", "mlm_head_detail"]]
-    origins = origins.drop_duplicates()
-    if origins.empty:
-        return ["MLM head: no method in this report reads a masked-LM head."]
-    texts = {HeadOrigin.NEW: "the checkpoint has no MLM-head weights; a head was initialised in each cell "
-                             "and trained",
-             HeadOrigin.PRETRAINED: "the checkpoint's own pre-trained MLM head",
-             HeadOrigin.CONTINUED: "trained by `run_bench.py pretrain` (continued masked-LM pre-training)"}
-    lines = []
-    for row in origins.itertuples():
-        detail = f"; {row.mlm_head_detail}" if row.mlm_head_detail else ""
-        meaning = texts.get(row.mlm_head, row.mlm_head)
-        lines.append(f"MLM head of {row.model}: `{row.mlm_head}`, {meaning}{detail}.")
-    return lines
-
-
-def stalled_notes(groups: pd.DataFrame) -> list[str]:
-    """A warning per configuration with cells whose dev score never rose above the untrained start."""
-    lines = [f"Warning: {row.method_label} on {row.task}: {row.stalled} of {row.runs} cells never scored "
-             f"above their untrained start on dev (its score is an epoch end's all the same; the learning "
-             f"rate may be too small or too large)." for row in groups.itertuples() if row.stalled]
-    return [*lines, ""] if lines else []
-
-
-def mixed_notes(groups: pd.DataFrame) -> list[str]:
-    """A note per configuration whose runs came from different code or libraries (a folder re-run in
-    part after a commit or an upgrade): its row mixes them until the rest is re-run."""
-    lines = []
-    for row in groups.itertuples():
-        parts = ([f"{row.codes} versions of the code"] if row.codes > 1 else []) + (
-            [f"{row.library_sets} sets of library versions"] if row.library_sets > 1 else [])
-        if parts:
-            lines.append(f"Mixed: {row.method_label} on {row.task} combines runs of {' and '.join(parts)} "
-                         f"(results.csv: code_digest, versions); run the same command again to bring every "
-                         f"run to this code and these libraries.")
-    return [*lines, ""] if lines else []
-
-
-def devices_text(frame: pd.DataFrame) -> str:
-    """The devices, precisions and CPUs the rows of `frame` ran on, one `device, dtype, cpu` each."""
-    return "; ".join(sorted({f"{row.device}, {row.dtype}" + (f", {row.cpu}" if row.cpu else "")
-                             for row in frame.itertuples()}))
+def selection_heading(part: pd.DataFrame) -> str:
+    """How the section's rows were selected, named in its heading: the protocol of every search, and any
+    protocol other than the fixed dev set (nothing for plain rows on the fixed dev set)."""
+    if "selection_protocol" not in part.columns:
+        return ""
+    searched_rows = part["selection"].fillna("").astype(str) != "" if "selection" in part.columns else False
+    searched = part[searched_rows | (part["selection_protocol"].fillna(FIXED_DEV.text) != FIXED_DEV.text)]
+    protocols = [SelectionProtocol.parse(text) for text in dict.fromkeys(searched["selection_protocol"])]
+    return "; selection: " + ", ".join(protocol.describe() for protocol in protocols) if protocols else ""
 
 
 def section(part: pd.DataFrame, references: Sequence[Reference] = ()) -> list[str]:
@@ -177,8 +123,9 @@ def section(part: pd.DataFrame, references: Sequence[Reference] = ()) -> list[st
     model = f"{model} ({family})" if isinstance(family, str) and family else model
     devices = devices_text(part)
     if shots == "full" and (part["splits"] != "").any():  # the official splits are the task's few-shot sets
-        shots = f"the official splits' ({', '.join(str(n) for n in sorted(set(part['n_train'])))} train)"
-    return [f"## {model}, shots={shots}", "",
+        sizes = ", ".join(str(round(n)) for n in sorted(set(part["n_train"])))
+        shots = f"the official splits' ({sizes} train)"
+    return [f"## {model}, shots={shots}{selection_heading(part)}", "",
             f"Device: {devices}. Scores are the task metric on the eval split, x100, mean ± std over the "
             f"runs (seeds x official splits); bold: the best mean per task and every method whose mean lies "
             f"inside its 95% t-interval, where above the majority class. A method listed with settings in "
@@ -189,45 +136,6 @@ def section(part: pd.DataFrame, references: Sequence[Reference] = ()) -> list[st
             "### Where the time went", "", budget_table(part), ""]
 
 
-def matching_references(groups: pd.DataFrame, references: Sequence[Reference]) -> list[Reference]:
-    """The published results whose task and method ran in this table."""
-    if not references:
-        return []
-    measured = set(zip(groups["task"], groups["method"], strict=True))
-    return [reference for reference in references if (reference.task, reference.method) in measured]
-
-
-def reference_notes(groups: pd.DataFrame, references: Sequence[Reference]) -> list[str]:
-    """Where each published row beside this table was read."""
-    sources = dict.fromkeys(f"{r.paper}, {r.table}: {r.source} (protocol {r.protocol}, {r.metric})"
-                            for r in matching_references(groups, references))
-    return [*[f"Published: {source}." for source in sources], ""] if sources else []
-
-
-def eval_limit_notes(groups: pd.DataFrame) -> list[str]:
-    """--eval-limit scores are a quick look, not the task's number: say so under the table."""
-    limited = groups[groups["eval_limit"] > 0]
-    lines = [f"Eval limited: {row.method_label} on {row.task} scored {row.n_eval} eval examples only "
-             f"(--eval-limit, a fixed stratified sample), not the whole split: not a number to publish."
-             for row in limited.itertuples()]
-    return [*lines, ""] if lines else []
-
-
-def shared_note(groups: pd.DataFrame) -> list[str]:
-    if (groups["cells_on_machine"] > 1).any():
-        return ["*: throughput of cells that shared the machine with other cells (--jobs, or another "
-                "sweep); alone they run faster.", ""]
-    return []
-
-
-FAILED_COLUMNS = ["task", "method", "model", "seed", "split", "error"]
-
-
-def failed_cells(cells: pd.DataFrame) -> pd.DataFrame:
-    """The cells that did not succeed, with what identifies each and its error."""
-    return cells[cells["status"] != CellStatus.SUCCESS][FAILED_COLUMNS]
-
-
 def failed_table(cells: pd.DataFrame) -> list[str]:
     failed = failed_cells(cells)
     if failed.empty:
@@ -236,8 +144,33 @@ def failed_table(cells: pd.DataFrame) -> list[str]:
     return ["## Failed cells", "", table, ""]
 
 
+def findings_lines(findings: Findings, *, final: bool = True) -> list[str]:
+    """The rankings (bootstrap intervals, groups, stability), the dev-test diagnostic of every search and
+    the shot curves' crossovers; mid-run, one line saying they come with the final report."""
+    if not final:
+        return ["## Rankings", "", "Computed when the sweep ends.", ""]
+    lines = []
+    if findings.rankings:
+        lines += ["## Rankings", "", GROUPS_RULE, ""]
+        for ranked in findings.rankings:
+            lines += [f"### {ranked.title}", "",
+                      tabulate(ranked.rows(), headers=RANKING_HEADERS, tablefmt="github"), "",
+                      *ranked.notes(), ""]
+    if findings.diagnostics:
+        table = tabulate(findings.diagnostic_rows(), headers=DIAGNOSTIC_HEADERS, tablefmt="github")
+        lines += ["## Dev-test diagnostic", "", table, "", HOW_TO_READ, ""]
+    if findings.has_shot_axis:
+        lines += ["## Shot curves", "", "Where one method overtakes another as the training set grows "
+                  "(means over runs; the figure below draws each curve with its 95% band):", ""]
+        crossings = [f"- {crossover.text}." for crossover in findings.crossovers]
+        lines += crossings or ["- no crossover: the order holds at every shot count."]
+        lines += [""]
+    return lines
+
+
 def render_report(cells: pd.DataFrame, groups: pd.DataFrame, *, search_lines: list[str],
-                  references: Sequence[Reference] = (), superseded: int = 0) -> str:
+                  references: Sequence[Reference] = (), superseded: int = 0,
+                  findings: Findings | None = None, final: bool = True) -> str:
     """report.md from one row per run (`superseded`: the older records of runs stored again, left out)."""
     lines = ["# PETBench report", ""]
     versions = sorted(set(cells["versions"])) if not cells.empty else []
@@ -252,6 +185,8 @@ def render_report(cells: pd.DataFrame, groups: pd.DataFrame, *, search_lines: li
     for _, part in ([] if groups.empty else groups.groupby(SECTION_KEYS, sort=False)):
         lines += section(part, references)
     lines += search_lines
+    if not groups.empty and findings is not None:
+        lines += findings_lines(findings, final=final)
     if not groups.empty:
         kinds = sorted(set(groups["memory_kind"]))
         lines += [f"Peak memory: {', '.join(kinds)} (cpu_*: resident-set growth of the cell's own "
@@ -262,3 +197,17 @@ def render_report(cells: pd.DataFrame, groups: pd.DataFrame, *, search_lines: li
                   f"the time went: start-up is the cell's process start, imports and plugins; model load "
                   f"includes building the method; training counts the optimiser steps only.", ""]
     return "\n".join(lines + failed_table(cells))
+
+
+@register_renderer("markdown", file=REPORT_FILE, order=10)
+def markdown_report(model: ReportModel) -> str:
+    """report.md, with its figures (drawn at the end of a run; mid-run a line says they will be)."""
+    text = render_report(model.cells, model.groups, search_lines=list(model.search_lines),
+                         references=model.references, superseded=model.superseded, findings=model.findings,
+                         final=model.final)
+    if model.figures:
+        text += "\n## Figures\n\n" + "\n".join(f"![{FIGURES[name]}]({name}) ([SVG]({vector_name(name)}))"
+                                              for name in model.figures) + "\n"
+    elif not model.final:
+        text += "\n## Figures\n\nDrawn when the sweep ends.\n"
+    return text

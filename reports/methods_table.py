@@ -3,6 +3,7 @@ README equal to it: `run_bench.py list --markdown` prints it)."""
 
 from __future__ import annotations
 
+from bench.core.extras import install_hint
 from bench.core.knobs import KnobInfo, describe_knobs
 from bench.core.method import METHODS
 
@@ -21,7 +22,7 @@ def methods_table() -> str:
     rows = ["| method | what it does | knobs (default) |", "|---|---|---|"]
     for name in METHODS:
         spec = METHODS.get(name)
-        extra = f" Needs `pip install 'petbench[{spec.extra}]'`." if spec.requires else ""
+        extra = f" Needs `{install_hint(spec.extra or name)}`." if spec.requires else ""
         knobs = ", ".join(_knob_text(info) for info in describe_knobs(spec.config_type))
         rows.append(f"| {name} | {spec.description.rstrip('.')}.{extra} | {knobs} |")
     return "\n".join([BEGIN, *rows, END])

@@ -9,7 +9,7 @@ import pandas as pd
 from tabulate import tabulate
 
 from bench.core.store import write_atomically
-from bench.perf.runner import PerfConfig
+from bench.perf.config import PerfConfig
 from bench.perf.worker import PerfResult
 
 

@@ -15,6 +15,7 @@ from bench.core.records import TEXT_FIELDS, CellStatus
 from reports.aggregate import config_labels
 from reports.gate import Pairing, ScoreJudgement, Verdict, judge_change, judge_score
 from reports.runs import one_per_run, scores, unusable, usable
+from reports.tolerances import Tolerances
 
 __all__ = ["Finding", "Tolerances", "Verdict", "check_against_baseline", "environment_differences",
            "judge_change", "read_results_csv", "successful"]
@@ -23,15 +24,6 @@ GROUP = "config_id"
 _NEEDED = [GROUP, "task", "method", "model", "shots", "status", "seed", "score", "train_samples_per_s",
            "peak_memory_bytes", "device", "versions", "method_config", "train_config"]
 GATED_LIBRARIES = ("torch", "transformers", "peft")
-
-
-@dataclass(frozen=True)
-class Tolerances:
-    accuracy_points: float = 1.0  # the floor: a score drop smaller than this (points, x100) is never gated
-    accuracy_sems: float = 2.0  # --against-paper only: standard errors of the run's mean (paper's std)
-    throughput: float = 0.15  # relative drop in train samples/s on a GPU (same device only)
-    cpu_throughput: float | None = None  # on a CPU; None: reported, not gated (shared cores are noisy)
-    memory: float = 0.15  # relative rise in peak memory
 
 
 @dataclass(frozen=True)

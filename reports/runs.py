@@ -9,14 +9,15 @@ from dataclasses import dataclass
 import pandas as pd
 
 from bench.core.errors import BenchError
+from bench.core.metrics import METRICS, get_metric
 from bench.core.records import CellStatus
-from bench.core.task import Metric
-from reports.aggregate import RUN_KEY, latest_per_run
+from reports.aggregate import NO_FOLD, RUN_KEY, fold_means, latest_per_run
 
 
 @dataclass(frozen=True)
 class OnePerRun:
-    frame: pd.DataFrame  # one row per run: its newest record by finished_at (on a tie, the later row)
+    frame: pd.DataFrame  # one row per run: its newest record by finished_at (on a tie, the later row);
+    # under a K-fold selection protocol, the mean of its K folds' newest records (complete runs only)
     notes: tuple[str, ...]  # one line per run stored more than once, naming the record that counts
 
 
@@ -31,11 +32,15 @@ def one_per_run(frame: pd.DataFrame, where: str = "the run") -> OnePerRun:
     frame = frame.assign(seed=frame["seed"].map(seed_text),
                          split=frame["split"].fillna("-").astype(str) if "split" in frame else "-",
                          finished_at=frame.get("finished_at", ""))
-    kept = latest_per_run(frame)
-    stored = frame.groupby(RUN_KEY, sort=False).size()
-    notes = tuple(_note(row, int(stored[tuple(row[RUN_KEY])]), where)
-                  for _, row in kept.iterrows() if stored[tuple(row[RUN_KEY])] > 1)
-    return OnePerRun(kept, notes)
+    if "fold" in frame.columns:  # a K-fold protocol's run is its K fold records (results.csv: numbers)
+        frame = frame.assign(fold=[NO_FOLD if pd.isna(fold) or fold == NO_FOLD else str(int(float(fold)))
+                                   for fold in frame["fold"]])
+    key = [*RUN_KEY, "fold"] if "fold" in frame.columns else RUN_KEY
+    newest = latest_per_run(frame)
+    stored = frame.groupby(key, sort=False).size()
+    notes = tuple(_note(row, int(stored[tuple(row[key])]), where)
+                  for _, row in newest.iterrows() if stored[tuple(row[key])] > 1)
+    return OnePerRun(fold_means(newest) if "fold" in frame.columns else newest, notes)
 
 
 def _note(row: pd.Series, records: int, where: str) -> str:
@@ -75,10 +80,7 @@ def usable(frame: pd.DataFrame) -> pd.DataFrame:
 def _bounds(metric: str) -> tuple[float, float]:
     """A metric's bounds (a score outside them, a percentage or a sign error, is no score); a metric
     this PETBench does not know is taken as a fraction."""
-    try:
-        return Metric(metric).bounds
-    except ValueError:
-        return Metric.ACCURACY.bounds
+    return get_metric(metric).bounds if metric in METRICS else get_metric("accuracy").bounds
 
 
 def unusable(frame: pd.DataFrame) -> pd.DataFrame:

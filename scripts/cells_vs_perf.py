@@ -17,10 +17,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.cli.plugins import load_builtins  # noqa: E402
 from bench.core.data import load_task_data, resolve_data_dir  # noqa: E402
 from bench.core.models import resolve_model  # noqa: E402
 from bench.core.task import get_task  # noqa: E402
+from bench.session.plugins import load_builtins  # noqa: E402
 
 TASK_FILE = """name: long_sst2
 description: SST-2 train sentences repeated to at least 120 words (every example fills max_length)

@@ -22,12 +22,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.cli.main import main as run_bench  # noqa: E402
-from bench.cli.plugins import load_builtins  # noqa: E402
 from bench.core.data import resolve_data_dir  # noqa: E402
 from bench.core.errors import BenchError  # noqa: E402
 from bench.core.family import FAMILIES  # noqa: E402
 from bench.core.method import METHODS  # noqa: E402
 from bench.core.task import TASKS  # noqa: E402
+from bench.session.plugins import load_builtins  # noqa: E402
 
 
 def vocabulary(data_dir: Path, size: int = 3000) -> list[str]:

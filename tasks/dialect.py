@@ -14,7 +14,8 @@ from typing import Any
 import yaml
 
 from bench.core.errors import BenchError
-from bench.core.task import DataFile, FileFormat, HubSource, Metric, TaskSpec
+from bench.core.metrics import METRICS
+from bench.core.task import DataFile, FileFormat, HubSource, TaskSpec
 
 REQUIRED = ("name", "train", "eval", "text_fields", "labels", "verbalizer", "template")
 OPTIONAL = ("description", "language", "version", "dev", "format", "column_names", "rename", "encoding",
@@ -82,10 +83,12 @@ def parse_task(values: dict[str, Any], *, origin: Path) -> TaskSpec:
     root = _paths_root(values, origin, where)
     try:
         file_format = FileFormat(values.get("format", "tsv"))
-        metric = Metric(values.get("metric", "accuracy"))
     except ValueError as error:
-        raise BenchError(f"{where}: {error}; formats: {[f.value for f in FileFormat]}, "
-                         f"metrics: {[m.value for m in Metric]}") from error
+        raise BenchError(f"{where}: {error}; formats: {[f.value for f in FileFormat]}") from error
+    metric = str(values.get("metric", "accuracy"))
+    if metric not in METRICS:
+        raise BenchError(f"{where}: {metric!r} is not a registered metric; metrics: {METRICS.names()} (a "
+                         f"plugin adds one with bench.core.metrics.register_metric)")
 
     def data_file(key: str) -> DataFile | None:
         if not values.get(key):

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from bench.cli.plugins import load_builtins
 from bench.core.data import resolve_data_dir
 from bench.core.task import TASKS
+from bench.session.plugins import load_builtins
 
 load_builtins()
 

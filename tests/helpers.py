@@ -13,12 +13,15 @@ from bench.core.models import resolve_model, with_fingerprint
 from bench.core.records import CellResult
 from bench.core.store import ResultsStore
 from bench.core.task import Example, get_task
+from bench.session import RunSpec
 from bench.training.cells import Grid, MethodChoice, method_choice
 from bench.training.executors import InlineExecutor
 from bench.training.loop import TrainConfig
 from bench.training.sweep import plan_jobs, run_sweep
 
 FAST_TRAINING = TrainConfig(max_steps=2, batch_size=4, eval_batch_size=256, max_length=64)
+# the loop settings of a library run on the tiny model: one step of batch 4, short inputs
+TINY_TRAIN = {"max_steps": "1", "batch_size": "4", "max_length": "48"}
 
 
 def choices(*methods: str, **knobs: dict[str, str]) -> tuple[MethodChoice, ...]:
@@ -37,6 +40,17 @@ def run_tiny(grid: Grid, out: Path, data_dir: Path, executor=None) -> list[CellR
     """Plan and run a grid into `out`; the records of the cells that ran."""
     _, records = run_sweep(plan_jobs(grid, data_dir), ResultsStore(out), executor or InlineExecutor())
     return records
+
+
+def tiny_spec(model: Path | None, data_dir: Path | None, out: Path, **fields) -> RunSpec:
+    """A run of full_ft on 8 shots of the tiny model, inline, with the TINY_TRAIN loop settings; `fields`
+    are RunSpec fields that override these, except `train`, whose entries are added to TINY_TRAIN (an
+    entry set to None removes that setting)."""
+    train = {**TINY_TRAIN, **dict(fields.pop("train", {}))}
+    fields = {"methods": "full_ft", "shots": "8", "executor": "inline", **fields}
+    return RunSpec(model=None if model is None else str(model),
+                   data_dir=None if data_dir is None else str(data_dir), out=str(out),
+                   train={name: value for name, value in train.items() if value is not None}, **fields)
 
 
 def build(method: str, model_path: Path, task: str = "sst2", **knobs: str) -> BuiltMethod:

@@ -1,6 +1,7 @@
 """The reviewer's first baselines (a linear probe, SetFit) and the pooling a classification head uses."""
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -9,8 +10,10 @@ import torch
 
 from bench.cli.main import main
 from bench.core.device import choose_device
+from bench.core.errors import BenchError
 from bench.core.method import FitContext
 from bench.core.metrics import score
+from bench.session import RunSpec, run
 from methods.heads import Pooling
 from tests.helpers import batch, build, run_tiny, tiny_grid
 from tests.test_methods import SENTENCES
@@ -77,10 +80,10 @@ def test_setfit_is_listed_as_unavailable_and_refused_before_the_first_cell_witho
                         lambda name, *rest: None if name == "setfit" else real(name, *rest))
     assert main(["list"]) == 0
     assert "[unavailable: pip install 'petbench[setfit]']" in capsys.readouterr().out
-    code = main(["--model", str(tiny_model), "--data-dir", str(data_dir), "--methods", "setfit,lora",
-                 "--out", str(tmp_path / "out")])
-    err = capsys.readouterr().err
-    assert code == 2 and "method setfit needs setfit: pip install 'petbench[setfit]'" in err
+    needs = re.escape("method setfit needs setfit: pip install 'petbench[setfit]'")
+    with pytest.raises(BenchError, match=needs):
+        run(RunSpec(model=str(tiny_model), data_dir=str(data_dir), methods="setfit,lora",
+                    out=str(tmp_path / "out")))
     assert not (tmp_path / "out").exists()
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from bench.cli.main import main
+from bench.core.store import ResultsStore
 
 FAST = ("--max-steps", "1", "--batch-size", "4", "--shots", "8", "--max-length", "48", "--executor", "inline")
 
@@ -107,7 +108,7 @@ BATTERY = [
     ("run", ["--task-file", "{files}/unclosed.yaml"], "is not valid YAML"),
     ("run", ["--task-file", "{files}/missing.yaml"], "missing ['train', 'eval'"),
     ("run", ["--task-file", "{files}/unknown_key.yaml"], "unknown keys ['colour']"),
-    ("run", ["--task-file", "{files}/bad_metric.yaml"], "'bleu' is not a valid Metric"),
+    ("run", ["--task-file", "{files}/bad_metric.yaml"], "'bleu' is not a registered metric"),
     ("run", ["--task-file", "{files}/no_mask.yaml"], "exactly one [MASK] slot"),
     ("run", ["--task-file", "{files}/bad_label.yaml"], "row 2 has label 'meh'"),
     ("run", ["--task-file", "{files}/duplicate_key.yaml"], "the key 'labels' is given twice"),
@@ -225,8 +226,13 @@ def test_task_files_register_their_tasks_and_tasks_names_exactly_what_runs(capsy
 
 def test_report_command_rewrites_the_report(capsys, finished_run):
     before = (finished_run / "report.md").read_text()
+    (finished_run / "report.md").write_text("stale: written by hand\n")  # a rewrite replaces it ...
+    (finished_run / "results.csv").unlink()  # ... and writes what is missing
     code, out, _ = run_cli(capsys, "report", str(finished_run))
-    assert code == 0 and out.strip() == before.strip()
+    after = (finished_run / "report.md").read_text()
+    assert code == 0 and "stale" not in after and after.strip() == before.strip() == out.strip()
+    stored = ResultsStore(finished_run).latest()
+    assert (finished_run / "results.csv").read_text().count("\n") == 1 + len(stored)
 
 
 def test_list_shows_tasks_methods_and_a_methods_knobs(capsys):

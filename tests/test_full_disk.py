@@ -9,12 +9,15 @@ import os
 import tempfile
 from pathlib import Path
 
-from bench.cli.main import main
+import pytest
+
+from bench.core.errors import BenchError
 from bench.core.store import ResultsStore
+from bench.session import run
 from bench.training import sweep
+from tests.helpers import tiny_spec
 from tests.store_children import record_numbered
 
-FAST = ("--max-steps", "1", "--batch-size", "4", "--shots", "8", "--max-length", "48", "--executor", "inline")
 ROOM = 100  # bytes a write still gets onto the disk before it fills
 
 
@@ -68,32 +71,30 @@ def _files(folder: Path) -> dict[str, bytes]:
     return {path.name: path.read_bytes() for path in folder.iterdir() if path.is_file()}
 
 
-def test_a_disk_full_before_training_is_one_line_and_trains_nothing(capsys, tmp_path, tiny_model, data_dir,
+def test_a_disk_full_before_training_is_one_line_and_trains_nothing(tmp_path, tiny_model, data_dir,
                                                                     monkeypatch):
     out = tmp_path / "out"
     out.mkdir()
     fill_disk(monkeypatch, out)
-    code = main(["--model", str(tiny_model), "--data-dir", str(data_dir), "--methods", "full_ft", *FAST,
-                 "--out", str(out)])
-    err = capsys.readouterr().err
-    assert code == 2 and err.count("\n") == 1 and "Traceback" not in err
-    assert f"--out {out} is not writable (No space left on device)" in err
+    with pytest.raises(BenchError) as raised:
+        run(tiny_spec(tiny_model, data_dir, out))
+    assert "\n" not in str(raised.value)
+    assert f"--out {out} is not writable (No space left on device)" in str(raised.value)
     assert list(out.iterdir()) == []
 
 
 def test_figures_the_full_disk_refuses_leave_the_previous_ones_whole_and_exit_1_in_one_line(
         capsys, tmp_path, tiny_model, data_dir, monkeypatch):
-    command = ["--model", str(tiny_model), "--data-dir", str(data_dir), "--methods", "full_ft", *FAST,
-               "--out", str(tmp_path)]
-    assert main(command) == 0
+    spec = tiny_spec(tiny_model, data_dir, tmp_path)
+    assert run(spec).exit_code == 0
     before = {name: data for name, data in _files(tmp_path).items() if name.endswith((".png", ".svg"))}
     assert len(before) == 4 and all(len(data) > ROOM for data in before.values())
     capsys.readouterr()
     fill_disk(monkeypatch, tmp_path, full=lambda path: ".png" in path.name or ".svg" in path.name)
-    code = main([*command, "--rerun"])
+    result = run(spec.replace(rerun=True))
     captured = capsys.readouterr()
     last = captured.err.strip().splitlines()[-1]
-    assert code == 1 and "Traceback" not in captured.err
+    assert result.exit_code == 1 and "Traceback" not in captured.err
     assert last == (f"error: could not write the reports in {tmp_path} (No space left on device); the stored "
                     f"records are in {tmp_path / 'results.jsonl'}: free space, then run "
                     f"`run_bench.py report {tmp_path}`")
@@ -111,12 +112,11 @@ def test_a_record_the_full_disk_refuses_is_kept_aside_and_the_run_says_where_and
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
     monkeypatch.setattr(ResultsStore, "append", refuse)
-    code = main(["--model", str(tiny_model), "--data-dir", str(data_dir), "--methods", "full_ft", *FAST,
-                 "--out", str(tmp_path / "out")])
+    result = run(tiny_spec(tiny_model, data_dir, tmp_path / "out"))
     captured = capsys.readouterr()
     side = tmp_path / "petbench-unsaved-records.jsonl"
-    assert code == 1 and "Traceback" not in captured.err
-    assert captured.out.strip().splitlines()[-1] == (
+    assert result.exit_code == 1 and result.unsaved == 1 and "Traceback" not in captured.err
+    assert result.summary == (
         f"1 succeeded, 0 failed, 0 skipped as already done; 1 record(s) could not be written to "
         f"results.jsonl and are kept in {side}: append them to results.jsonl to keep them")
     assert '"method": "full_ft"' in side.read_text(encoding="utf-8")

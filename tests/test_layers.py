@@ -14,6 +14,7 @@ LAYERS = (
     ("bench.training",),
     ("bench.perf",),
     ("reports",),
+    ("bench.session",),
     ("bench.cli",),
     ("run_bench",),
 )
@@ -66,3 +67,71 @@ def test_the_kernel_names_no_task_method_family_or_report():
     for path in kernel:
         named = {component(name) for name in imported_modules(path)}
         assert not named & {"tasks", "methods", "families", "reports"}, path
+
+
+def top_level_imports(path: Path) -> set[str]:
+    """Our modules a file imports when it is itself imported (module-level statements only)."""
+    found = set()
+    for node in ast.parse(path.read_text(encoding="utf-8")).body:
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found |= {node.module} | {f"{node.module}.{alias.name}" for alias in node.names}
+    return found
+
+
+def test_no_module_imports_itself_back_through_others():
+    """The module-level import graph has no cycle (function-level imports run later and may close one)."""
+    modules = {module_name(path): path for path in SOURCES}
+    graph = {name: {target for target in top_level_imports(path) if target in modules and target != name}
+             for name, path in modules.items()}
+    visiting, done = set(), set()
+
+    def visit(name: str, trail: tuple[str, ...]) -> None:
+        if name in done:
+            return
+        assert name not in visiting, f"import cycle: {' -> '.join((*trail, name))}"
+        visiting.add(name)
+        for target in sorted(graph[name]):
+            visit(target, (*trail, name))
+        visiting.discard(name)
+        done.add(name)
+
+    for name in sorted(graph):
+        visit(name, ())
+
+
+def test_building_the_command_line_imports_no_numeric_library():
+    """The parser is torch-free, so `run` starts its cells' fork server right after parsing, without
+    reading argv itself."""
+    import subprocess
+    import sys
+
+    heavy = ("torch", "transformers", "pandas", "numpy")
+    code = ("import sys; from bench.cli.main import build_parser; build_parser().parse_args(['run']); "
+            f"print(sorted(name for name in {heavy!r} if name in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
+                            check=True)
+    assert result.stdout.strip() == "[]"
+
+
+def test_only_the_parser_reads_argv():
+    readers = [path for path in SOURCES if "sys.argv" in path.read_text(encoding="utf-8")]
+    assert [str(path.relative_to(ROOT)) for path in readers] == ["bench/cli/main.py"]
+
+
+CLI_MAY_NOT_IMPORT = ("bench.training.executors", "bench.training.ray_executor", "bench.training.sweep",
+                      "bench.training.plan", "bench.core.protocol", "reports.writer", "reports.markdown",
+                      "reports.latex", "reports.html_report", "reports.model")
+
+
+def test_the_command_line_holds_no_executor_report_or_protocol_logic():
+    """The CLI parses and prints: it reaches executors, reports and protocols through bench.session
+    (`list --protocols` reads the registry of bench.core.protocol to show it)."""
+    for path in SOURCES:
+        if component(module_name(path)) != "bench.cli":
+            continue
+        imported = {name for name in imported_modules(path) if name.startswith(CLI_MAY_NOT_IMPORT)}
+        shows_protocols = path.name == "listing.py"
+        allowed = {"bench.core.protocol", "bench.core.protocol.PROTOCOLS"} if shows_protocols else set()
+        assert imported <= allowed, f"{path.name} imports {sorted(imported - allowed)}"

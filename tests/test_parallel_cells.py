@@ -8,14 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from bench.cli.main import main
-from bench.cli.plugins import WORKER_PRELOAD, PluginSetup
+from bench.core.errors import BenchError
 from bench.core.store import ResultsStore
+from bench.session import RunSpec, run
+from bench.session.plugins import WORKER_PRELOAD, PluginSetup
 from bench.training.executors import LocalExecutor
 from bench.training.isolation import call_in_children, fork_server
 from bench.training.runner import WorkerSettings
 from tests.child_functions import sleep_then_pid
-from tests.helpers import run_tiny, tiny_grid
+from tests.helpers import run_tiny, tiny_grid, tiny_spec
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -102,10 +103,9 @@ def test_two_cells_at_once_score_exactly_as_one_at_a_time_with_the_same_threads(
 
 def test_every_record_says_where_its_time_went_and_the_report_marks_cells_that_shared_the_machine(
         tmp_path, tiny_model, data_dir):
-    args = ["--model", str(tiny_model), "--data-dir", str(data_dir), "--methods", "full_ft",
-            "--seeds", "1,2", "--shots", "8", "--max-steps", "2", "--batch-size", "4", "--max-length", "32",
-            "--device", "cpu", "--jobs", "2", "--out", str(tmp_path)]
-    assert main(args) == 0
+    spec = tiny_spec(tiny_model, data_dir, tmp_path, seeds="1,2", device="cpu", executor="local",
+                     executor_options={"jobs": "2"}, train={"max_steps": "2", "max_length": "32"})
+    assert run(spec).exit_code == 0
     for record in ResultsStore(tmp_path).load():
         phases = [record.seconds_start, record.seconds_load, record.seconds_encode, record.seconds_train,
                   record.seconds_dev, record.seconds_eval]
@@ -117,28 +117,26 @@ def test_every_record_says_where_its_time_went_and_the_report_marks_cells_that_s
 
 
 @pytest.mark.parametrize("jobs", ["0", "two", "-1"])
-def test_jobs_must_be_a_positive_integer_or_auto(capsys, tmp_path, jobs):
-    assert main(["--jobs", jobs, "--out", str(tmp_path)]) == 2
-    assert "--jobs" in capsys.readouterr().err
+def test_jobs_must_be_a_positive_integer_or_auto(tmp_path, jobs):
+    with pytest.raises(BenchError, match="--jobs"):
+        run(RunSpec(executor_options={"jobs": jobs}, out=str(tmp_path)))
 
 
 def test_an_eval_limit_scores_a_fixed_stratified_sample_and_the_report_says_so(tmp_path, tiny_model,
                                                                               data_dir):
-    args = ["--model", str(tiny_model), "--data-dir", str(data_dir), "--methods", "full_ft", "--seeds", "1,2",
-            "--shots", "8", "--max-steps", "2", "--batch-size", "4", "--max-length", "32", "--device", "cpu",
-            "--eval-limit", "10", "--executor", "inline", "--out", str(tmp_path)]
-    assert main(args) == 0
+    spec = tiny_spec(tiny_model, data_dir, tmp_path, seeds="1,2", device="cpu",
+                     train={"max_steps": "2", "max_length": "32", "eval_limit": "10"})
+    assert run(spec).exit_code == 0
     records = ResultsStore(tmp_path).load()
     assert [record.n_eval for record in records] == [10, 10]
     report = (tmp_path / "report.md").read_text()
     assert "Eval limited: full_ft on sst2 scored 10 eval examples only" in report
 
 
-def test_an_eval_limit_below_the_label_count_is_refused_before_any_cell(capsys, tmp_path, tiny_model,
-                                                                            data_dir):
-    assert main(["--model", str(tiny_model), "--data-dir", str(data_dir), "--eval-limit", "1",
-                 "--out", str(tmp_path)]) == 2
-    assert "--eval-limit 1 is fewer than the 2 labels" in capsys.readouterr().err
+def test_an_eval_limit_below_the_label_count_is_refused_before_any_cell(tmp_path, tiny_model, data_dir):
+    with pytest.raises(BenchError, match="--eval-limit 1 is fewer than the 2 labels"):
+        run(RunSpec(model=str(tiny_model), data_dir=str(data_dir), train={"eval_limit": "1"},
+                    out=str(tmp_path)))
 
 
 def test_cells_side_by_side_draw_no_bars_of_their_own_and_a_cell_alone_shows_its_evaluations(

@@ -3,7 +3,6 @@
 import pytest
 
 from bench.cli.main import main
-from bench.cli.plugins import WORKER_PRELOAD, PluginSetup
 from bench.core.method import METHODS
 from bench.perf.flops import forward_flops_per_sample, peak_flops
 from bench.perf.peers import PEERS
@@ -11,6 +10,7 @@ from bench.perf.rows import all_rows, select_rows
 from bench.perf.runner import PerfConfig, run_perf
 from bench.perf.shapes import SHAPES, materialise_shape, shape_config, synthetic_vocabulary
 from bench.perf.worker import PerfResult
+from bench.session.plugins import WORKER_PRELOAD, PluginSetup
 from reports.perf import write_perf
 
 

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from bench.cli.plugins import PluginSetup
 from bench.core.method import METHODS
 from bench.core.store import ResultsStore
+from bench.session.plugins import PluginSetup
 from bench.training.executors import InlineExecutor
 from bench.training.runner import WorkerSettings
 from tests.helpers import run_tiny, tiny_grid
@@ -99,16 +99,17 @@ def test_a_ray_sweep_whose_driver_is_killed_resumes_losing_nothing_written(tmp_p
     assert results.read_text().splitlines()[: len(written)] == written
 
 
-def test_an_unreachable_ray_address_is_a_one_line_error_within_seconds(capsys, tmp_path, tiny_model,
-                                                                       data_dir):
-    from bench.cli.main import main
+def test_an_unreachable_ray_address_is_a_one_line_error_within_seconds(tmp_path, tiny_model, data_dir):
+    from bench.core.errors import BenchError
+    from bench.session import RunSpec, run
 
     started = time.time()
-    code = main(["--executor", "ray", "--ray-address", "127.0.0.1:1", "--model", str(tiny_model),
-                 "--data-dir", str(data_dir), "--methods", "full_ft", "--shots", "8", "--max-steps", "1",
-                 "--out", str(tmp_path)])
-    err = capsys.readouterr().err
-    assert code == 2 and "cannot reach the Ray cluster at 127.0.0.1:1" in err and time.time() - started < 60
+    spec = RunSpec(executor="ray", executor_options={"ray_address": "127.0.0.1:1"}, model=str(tiny_model),
+                   data_dir=str(data_dir), methods="full_ft", shots="8", train={"max_steps": "1"},
+                   out=str(tmp_path))
+    with pytest.raises(BenchError, match="cannot reach the Ray cluster at 127.0.0.1:1") as raised:
+        run(spec)
+    assert "\n" not in str(raised.value) and time.time() - started < 60
 
 
 def test_the_address_check_lets_a_real_ray_gcs_through(cluster):

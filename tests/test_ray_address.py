@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-from bench.cli.main import main
 from bench.core.errors import BenchError
+from bench.session import RunSpec, run
 from bench.training.ray_executor import _check_reachable
 
 pytest.importorskip("ray")
@@ -46,13 +46,14 @@ def test_a_port_where_another_service_listens_is_refused_in_seconds(answer):
     assert time.monotonic() - started < 5
 
 
-def test_run_on_a_non_ray_port_is_one_line(capsys, tmp_path, tiny_model, data_dir):
+def test_run_on_a_non_ray_port_is_one_line(tmp_path, tiny_model, data_dir):
     address, server = _serve(b"HTTP/1.1 400 Bad Request\r\n\r\n")
+    spec = RunSpec(executor="ray", executor_options={"ray_address": address}, model=str(tiny_model),
+                   data_dir=str(data_dir), methods="full_ft", shots="8", train={"max_steps": "1"},
+                   out=str(tmp_path))
     try:
-        code = main(["--executor", "ray", "--ray-address", address, "--model", str(tiny_model),
-                     "--data-dir", str(data_dir), "--methods", "full_ft", "--shots", "8", "--max-steps", "1",
-                     "--out", str(tmp_path)])
+        with pytest.raises(BenchError, match="answers, but not as a Ray cluster") as raised:
+            run(spec)
     finally:
         server.close()
-    err = capsys.readouterr().err
-    assert code == 2 and err.count("\n") == 1 and "answers, but not as a Ray cluster" in err
+    assert "\n" not in str(raised.value)

@@ -2,8 +2,8 @@
 
 import pytest
 
-from bench.cli.plugins import WORKER_PRELOAD, PluginSetup
 from bench.core.models import DEFAULT_MODEL
+from bench.session.plugins import WORKER_PRELOAD, PluginSetup
 from bench.training.executors import LocalExecutor
 from bench.training.loop import TrainConfig
 from tests.helpers import run_tiny, tiny_grid

@@ -8,14 +8,16 @@ from pathlib import Path
 import pytest
 
 from bench.cli.main import main
+from bench.core.errors import BenchError
+from bench.session import RunSpec, run
 from reports.references import load_references
+from tests.helpers import tiny_spec
 
 
-def _run(tmp_path, tiny_model, data_dir, *extra: str) -> str:
-    args = ["--model", str(tiny_model), "--data-dir", str(data_dir), "--methods", "full_ft", "--seeds", "1",
-            "--max-steps", "2", "--batch-size", "4", "--max-length", "32", "--device", "cpu",
-            "--executor", "inline", "--out", str(tmp_path), *extra]
-    assert main(args) == 0
+def _run(tmp_path, tiny_model, data_dir, **fields) -> str:
+    spec = tiny_spec(tiny_model, data_dir, tmp_path, seeds="1", device="cpu", shots=fields.pop("shots", None),
+                     train={"max_steps": "2", "max_length": "32"}, **fields)
+    assert run(spec).exit_code == 0
     return (tmp_path / "report.md").read_text()
 
 
@@ -53,7 +55,7 @@ def test_the_built_in_sets_hold_lm_bffs_prompt_based_fine_tuning_on_sst2():
 
 def test_published_rows_stand_beside_a_matching_run_and_name_a_different_model(tmp_path, tiny_model,
                                                                                data_dir):
-    report = _run(tmp_path, tiny_model, data_dir, "--tasks", "eprstmt", "--split", "0")
+    report = _run(tmp_path, tiny_model, data_dir, tasks="eprstmt", split="0")
     published = ("| FineTuning (published, beside full_ft: FewCLUE (Xu et al., 2021); "
                  "chinese_roberta_wwm_ext, different model) | 73.7 |")
     assert published in {" ".join(line.split()) for line in report.splitlines()}  # alignment aside
@@ -62,24 +64,24 @@ def test_published_rows_stand_beside_a_matching_run_and_name_a_different_model(t
 
 
 def test_no_published_row_where_no_task_and_method_match(tmp_path, tiny_model, data_dir):
-    assert "(published" not in _run(tmp_path, tiny_model, data_dir, "--tasks", "sst2", "--shots", "8")
+    assert "(published" not in _run(tmp_path, tiny_model, data_dir, tasks="sst2", shots="8")
 
 
 def test_a_users_reference_file_loads_from_a_path_and_a_bad_one_fails_before_any_cell(
-        capsys, tmp_path, tiny_model, data_dir):
+        tmp_path, tiny_model, data_dir):
     mine = tmp_path / "mine.yaml"
     mine.write_text(f"paper: My paper\ntable: Table 1\nmodel: {tiny_model.name}\nmetric: accuracy\n"
                     f"protocol: none\nsource: my notes\nrows:\n"
                     f"  - {{task: sst2, method: full_ft, name: FT, value: 51.5, std: 0.5}}\n",
                     encoding="utf-8")
-    report = _run(tmp_path / "run", tiny_model, data_dir, "--tasks", "sst2", "--shots", "8",
-                  "--references", str(mine))
+    report = _run(tmp_path / "run", tiny_model, data_dir, tasks="sst2", shots="8", references=str(mine))
     assert f"| FT (published, beside full_ft: My paper; {tiny_model.name}) | 51.5 ± 0.5" in report
     broken = tmp_path / "broken.yaml"
     broken.write_text("paper: x\nrows: []\n", encoding="utf-8")
-    assert main(["--model", str(tiny_model), "--data-dir", str(data_dir), "--references", str(broken),
-                 "--out", str(tmp_path / "never")]) == 2
-    assert "reference file" in capsys.readouterr().err and not (tmp_path / "never").exists()
+    with pytest.raises(BenchError, match="reference file"):
+        run(RunSpec(model=str(tiny_model), data_dir=str(data_dir), references=str(broken),
+                    out=str(tmp_path / "never")))
+    assert not (tmp_path / "never").exists()
 
 
 @pytest.mark.parametrize("row", ["{task: sst2, method: full_ft, value: 1}", "{task: sst2, method: full_ft, "
@@ -106,7 +108,7 @@ def _reference_file(tmp_path, value: float, std: float | None = None):
 def test_check_against_the_paper_fails_a_run_far_below_the_published_number(tmp_path, tiny_model, data_dir,
                                                                            capsys):
     out = tmp_path / "run"
-    _run(out, tiny_model, data_dir, "--tasks", "eprstmt", "--split", "0")
+    _run(out, tiny_model, data_dir, tasks="eprstmt", split="0")
     capsys.readouterr()
     assert main(["check", str(out), "--against-paper"]) == 1  # FewCLUE's 73.7, a tiny random model
     printed = capsys.readouterr().out
@@ -119,7 +121,7 @@ def test_check_against_the_paper_fails_a_run_far_below_the_published_number(tmp_
 def test_check_against_the_paper_passes_within_the_tolerance_and_says_how_far(tmp_path, tiny_model, data_dir,
                                                                             capsys):
     out = tmp_path / "run"
-    _run(out, tiny_model, data_dir, "--tasks", "eprstmt", "--split", "0")
+    _run(out, tiny_model, data_dir, tasks="eprstmt", split="0")
     with open(out / "results.csv", newline="", encoding="utf-8") as handle:
         score = 100 * float(next(csv.DictReader(handle))["score"])
     capsys.readouterr()

@@ -46,17 +46,17 @@ def test_the_issue_tasks_and_methods_are_built_in():
             "prompt_tuning"} <= set(METHODS.names())
 
 
-def test_zero_shot_runs_the_methods_with_a_zero_shot_form_and_refuses_the_others_up_front(capsys, tmp_path,
+def test_zero_shot_runs_the_methods_with_a_zero_shot_form_and_refuses_the_others_up_front(tmp_path,
                                                                                         tiny_model, data_dir):
-    from bench.cli.main import main
+    from bench.session import RunSpec, run
 
-    common = ["--model", str(tiny_model), "--data-dir", str(data_dir), "--zero-shot", "--shots", "8",
-              "--executor", "inline", "--out", str(tmp_path)]
-    assert main([*common, "--methods", "hard_prompt,linear_probe"]) == 2
-    err = capsys.readouterr().err
-    assert "linear_probe has no zero-shot form" in err and "methods with one: hard_prompt" in err
+    spec = RunSpec(model=str(tiny_model), data_dir=str(data_dir), train={"zero_shot": True}, shots="8",
+                   executor="inline", out=str(tmp_path))
+    with pytest.raises(BenchError, match="linear_probe has no zero-shot form") as raised:
+        run(spec.replace(methods="hard_prompt,linear_probe"))
+    assert "methods with one: hard_prompt" in str(raised.value)
     assert not (tmp_path / "results.jsonl").exists()
-    assert main(common) == 0  # 'all' under --zero-shot: the methods that have a zero-shot form
+    assert run(spec).exit_code == 0  # 'all' under --zero-shot: the methods that have a zero-shot form
     ran = {json.loads(line)["method"] for line in (tmp_path / "results.jsonl").read_text().splitlines()}
     assert ran == {name for name in METHODS if METHODS.get(name).zero_shot} == {"hard_prompt"}
 

@@ -70,7 +70,7 @@ def test_an_out_of_memory_cell_is_recorded_as_failed_and_the_next_cell_runs(tmp_
 
 def test_a_cell_whose_process_is_killed_is_recorded_as_failed_and_the_sweep_goes_on(tmp_path, tiny_model,
                                                                                    data_dir):
-    from bench.cli.plugins import WORKER_PRELOAD, PluginSetup
+    from bench.session.plugins import WORKER_PRELOAD, PluginSetup
 
     # the planted method reaches the cell's fresh process through a plugin file, as a user's would
     plugin = tmp_path / "plugin.py"

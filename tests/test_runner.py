@@ -16,7 +16,7 @@ from bench.training.cells import expand_cells
 from bench.training.executors import LocalExecutor
 from bench.training.loop import TrainConfig
 from reports import write_reports
-from tests.helpers import FAST_TRAINING, run_tiny, tiny_grid
+from tests.helpers import FAST_TRAINING, run_tiny, tiny_grid, tiny_spec
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -143,7 +143,7 @@ def test_cell_ids_distinguish_every_axis(tiny_model):
 
 
 CELL_IDS = """
-from bench.cli.plugins import load_builtins
+from bench.session.plugins import load_builtins
 from bench.training.cells import expand_cells
 from tests.helpers import tiny_grid
 load_builtins()
@@ -172,7 +172,7 @@ def test_zero_shot_cells_train_nothing_and_are_labelled_in_the_report(tmp_path, 
 
 
 def test_the_local_executor_runs_each_cell_in_its_own_process(tmp_path, tiny_model, data_dir):
-    from bench.cli.plugins import WORKER_PRELOAD, PluginSetup
+    from bench.session.plugins import WORKER_PRELOAD, PluginSetup
 
     grid = tiny_grid(tiny_model, methods=("full_ft", "lora"))
     records = run_tiny(grid, tmp_path, data_dir, LocalExecutor(PluginSetup(), preload=WORKER_PRELOAD))
@@ -186,10 +186,11 @@ def test_only_trained_states_compete_and_a_cell_that_never_beats_its_start_is_fl
     """A learning rate too small to move anything: every epoch end ties with the untrained start. The
     kept state is the first epoch end's, never the start, and results, report and check say so."""
     from bench.cli.main import main
+    from bench.session import run
 
-    assert main(["--model", str(tiny_model), "--data-dir", str(data_dir), "--methods", "full_ft",
-                 "--shots", "8", "--epochs", "2", "--batch-size", "4", "--lr", "1e-12",
-                 "--executor", "inline", "--out", str(tmp_path)]) == 0
+    spec = tiny_spec(tiny_model, data_dir, tmp_path, epochs="2", lr="1e-12",
+                     train={"max_steps": None, "max_length": None})
+    assert run(spec).exit_code == 0
     [record] = [json.loads(line) for line in (tmp_path / "results.jsonl").read_text().splitlines()]
     assert record["best_step"] == 2 and record["steps"] == 4
     assert record["never_beat_start"] and record["dev_score"] == record["untrained_dev_score"]

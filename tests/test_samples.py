@@ -9,22 +9,21 @@ import math
 import pytest
 
 from bench.cli.main import main
+from bench.core.errors import BenchError
 from bench.core.samples import SAMPLES_DIR, read_samples, samples_path
 from bench.core.store import ResultsStore
+from bench.session import RunSpec, run
 from reports import HTML_FILE
 from reports.example_tests import example_test
-from tests.helpers import page_data
-
-FAST = ("--max-steps", "1", "--batch-size", "4", "--shots", "8", "--max-length", "48", "--executor", "inline")
+from tests.helpers import page_data, tiny_spec
 
 
 @pytest.fixture(scope="module")
 def logged_run(tmp_path_factory, tiny_model, data_dir):
     out = tmp_path_factory.mktemp("samples")
-    common = ["--model", str(tiny_model), "--data-dir", str(data_dir), "--methods", "full_ft,lora", *FAST,
-              "--out", str(out)]
-    assert main([*common, "--log-samples"]) == 0
-    return out, common
+    spec = tiny_spec(tiny_model, data_dir, out, methods="full_ft,lora")
+    assert run(spec.replace(log_samples=True)).exit_code == 0
+    return out, spec
 
 
 def test_every_cell_writes_its_examples_and_they_reproduce_its_accuracy(logged_run):
@@ -57,11 +56,11 @@ def test_report_html_lists_each_cells_wrong_examples_with_their_text(logged_run)
         assert all(example["text"] for example in cell["errors"]["examples"])
 
 
-def test_logging_samples_does_not_change_the_cell_id(capsys, logged_run):
-    _, common = logged_run
-    capsys.readouterr()
-    assert main(common) == 0  # the same cells without --log-samples: already done
-    assert "0 succeeded, 0 failed, 2 skipped as already done" in capsys.readouterr().out
+def test_logging_samples_does_not_change_the_cell_id(logged_run):
+    _, spec = logged_run
+    result = run(spec)  # the same cells without --log-samples: already done
+    assert result.exit_code == 0
+    assert "0 succeeded, 0 failed, 2 skipped as already done" in result.summary
 
 
 def test_compare_adds_an_exact_mcnemar_test_on_the_shared_examples(capsys, logged_run):
@@ -86,9 +85,8 @@ def test_mcnemar_counts_only_the_discordant_pairs():
     assert example_test([{0: (True, True), 1: (False, False)}]).p_value == 1.0
 
 
-def test_log_samples_on_ray_is_refused_before_any_cell(capsys, tmp_path, tiny_model, data_dir):
-    code = main(["--model", str(tiny_model), "--data-dir", str(data_dir), "--methods", "full_ft",
-                 "--executor", "ray", "--log-samples", "--out", str(tmp_path / "out")])
-    err = capsys.readouterr().err
-    assert code == 2 and "--log-samples writes from each cell's own process" in err
+def test_log_samples_on_ray_is_refused_before_any_cell(tmp_path, tiny_model, data_dir):
+    with pytest.raises(BenchError, match="--log-samples writes from each cell's own process"):
+        run(RunSpec(model=str(tiny_model), data_dir=str(data_dir), methods="full_ft", executor="ray",
+                    log_samples=True, out=str(tmp_path / "out")))
     assert not (tmp_path / "out" / "results.jsonl").exists()

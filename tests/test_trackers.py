@@ -1,32 +1,36 @@
-"""Result loggers (--log-to): every cell of a sweep becomes one tracked run in MLflow's file store and
+"""Result sinks (--log-to): every cell of a sweep becomes one tracked run in MLflow's file store and
 in an offline Weights & Biases run, read back from the files the real libraries wrote; a plugin adds
-its own logger; bad names and missing libraries fail before a cell trains; a failing logger costs a
+its own sink; bad names and missing libraries fail before a cell trains; a failing sink costs a
 warning, never a record."""
 
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 
 import pytest
 
-from bench.cli.main import main
+from bench.core.errors import BenchError
 from bench.core.records import CellResult, CellStatus
+from bench.core.sinks import SINKS, SinkContext
 from bench.core.store import ResultsStore
-from reports.loggers import LOGGERS, SweepContext, tracked_run
+from bench.session import RunResult, run
+from reports.sinks import tracked_run
+from tests.helpers import tiny_spec
 
-FAST = ("--max-steps", "1", "--batch-size", "4", "--shots", "8", "--max-length", "48", "--executor", "inline",
-        "--seeds", "1,2")
 PLUGIN = '''
 from pathlib import Path
-from reports.loggers import register_logger
+from bench.core.sinks import register_sink
 
-@register_logger("{name}"{requires})
+@register_sink("{name}"{requires})
 class Lines:
     def __init__(self, context):
         self.path = context.out_dir / "{name}.txt"
-    def log(self, run):
+    def start(self, cells):
+        pass
+    def record(self, record):
         {body}
     def close(self):
         pass
@@ -57,19 +61,18 @@ def plugin_file(tmp_path):
 
     yield write
     for name in written:
-        if name in LOGGERS:
-            LOGGERS.remove(name)
+        if name in SINKS:
+            SINKS.remove(name)
     for module in [module for module in sys.modules if module.startswith("petbench_plugin_")]:
         del sys.modules[module]
 
 
-def sweep(tmp_path: Path, tiny_model: Path, data_dir: Path, *options: str) -> int:
-    return main(["--model", str(tiny_model), "--data-dir", str(data_dir), "--methods", "full_ft", *FAST,
-                 "--out", str(tmp_path / "out"), *options])
+def sweep(tmp_path: Path, tiny_model: Path, data_dir: Path, **fields) -> RunResult:
+    return run(tiny_spec(tiny_model, data_dir, tmp_path / "out", seeds="1,2", **fields))
 
 
 def test_mlflow_and_offline_wandb_each_get_one_run_per_cell(tmp_path, tiny_model, data_dir, offline):
-    assert sweep(tmp_path, tiny_model, data_dir, "--log-to", "mlflow,wandb") == 0
+    assert sweep(tmp_path, tiny_model, data_dir, log_to="mlflow,wandb").exit_code == 0
     records = {record.cell_id: record for record in ResultsStore(tmp_path / "out").latest()}
     assert len(records) == 2
     mlflow_runs = read_mlflow(tmp_path / "out" / "mlruns")
@@ -139,8 +142,8 @@ def wandb_log_records(path: Path):
 
 
 def test_a_plugin_registers_a_logger_by_decorator(tmp_path, tiny_model, data_dir, offline, plugin_file):
-    plugin = plugin_file("lines", "self.path.open('a').write(run.tags['cell_id'] + '\\n')")
-    assert sweep(tmp_path, tiny_model, data_dir, "--plugin", str(plugin), "--log-to", "lines") == 0
+    plugin = plugin_file("lines", "self.path.open('a').write(record.cell_id + '\\n')")
+    assert sweep(tmp_path, tiny_model, data_dir, plugins=str(plugin), log_to="lines").exit_code == 0
     logged = (tmp_path / "out" / "lines.txt").read_text().split()
     assert sorted(logged) == sorted(record.cell_id for record in ResultsStore(tmp_path / "out").latest())
 
@@ -148,7 +151,7 @@ def test_a_plugin_registers_a_logger_by_decorator(tmp_path, tiny_model, data_dir
 def test_a_failing_logger_warns_once_per_cell_and_loses_no_record(capsys, tmp_path, tiny_model, data_dir,
                                                                   offline, plugin_file):
     plugin = plugin_file("broken", "raise RuntimeError('tracker down')")
-    assert sweep(tmp_path, tiny_model, data_dir, "--plugin", str(plugin), "--log-to", "broken") == 0
+    assert sweep(tmp_path, tiny_model, data_dir, plugins=str(plugin), log_to="broken").exit_code == 0
     warnings = [line for line in capsys.readouterr().err.splitlines() if "warning:" in line]
     assert len(warnings) == 2 and all("--log-to broken failed" in line and "tracker down" in line
                                       for line in warnings)
@@ -156,30 +159,28 @@ def test_a_failing_logger_warns_once_per_cell_and_loses_no_record(capsys, tmp_pa
 
 
 @pytest.mark.parametrize(("value", "expected"), [
-    ("nope", "unknown result logger 'nope': known result loggers: mlflow, wandb"),
+    ("nope", "unknown result sink 'nope': known result sinks: mlflow, report, wandb"),
     ("mlfow", "did you mean 'mlflow'?"),
 ])
-def test_an_unknown_logger_fails_in_one_line_before_any_cell(capsys, tmp_path, tiny_model, data_dir, value,
-                                                             expected):
-    assert sweep(tmp_path, tiny_model, data_dir, "--log-to", value) == 2
-    err = capsys.readouterr().err
-    assert expected in err and len(err.strip().splitlines()) == 1
+def test_an_unknown_logger_fails_in_one_line_before_any_cell(tmp_path, tiny_model, data_dir, value, expected):
+    with pytest.raises(BenchError, match=re.escape(expected)) as raised:
+        sweep(tmp_path, tiny_model, data_dir, log_to=value)
+    assert "\n" not in str(raised.value)
     assert not (tmp_path / "out").exists()
 
 
-def test_a_logger_whose_library_is_missing_names_the_extra(capsys, tmp_path, tiny_model, data_dir,
-                                                           plugin_file):
+def test_a_logger_whose_library_is_missing_names_the_extra(tmp_path, tiny_model, data_dir, plugin_file):
     plugin = plugin_file("absent", "pass", requires=', requires="no_such_tracker_lib", extra="absent"')
-    assert sweep(tmp_path, tiny_model, data_dir, "--plugin", str(plugin), "--log-to", "absent") == 2
-    err = capsys.readouterr().err
-    assert "--log-to absent needs the no_such_tracker_lib library: pip install 'petbench[absent]'" in err
+    needs = "--log-to absent needs no_such_tracker_lib: pip install 'petbench[absent]'"
+    with pytest.raises(BenchError, match=re.escape(needs)):
+        sweep(tmp_path, tiny_model, data_dir, plugins=str(plugin), log_to="absent")
     assert not (tmp_path / "out").exists()
 
 
 def test_mlflow_writes_under_the_out_folder_unless_a_tracking_uri_is_set(monkeypatch, tmp_path):
-    from reports.loggers.mlflow import tracking_uri
+    from reports.sinks.mlflow import tracking_uri
 
-    context = SweepContext.for_out(tmp_path / "out")
+    context = SinkContext.for_out(tmp_path / "out")
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     assert tracking_uri(context) == (tmp_path / "out" / "mlruns").resolve().as_uri()
     monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://tracking.example:5000")
@@ -191,7 +192,7 @@ def test_a_failed_cell_is_a_run_with_its_error_and_without_the_figures_it_never_
                         task_version="1", language="en", method="lora", method_config='{"rank": 8}',
                         model="m", seed=1, shots=8, split=None, zero_shot=False, metric="accuracy",
                         train_config='{"batch_size": 4}', error="RuntimeError: boom")
-    run = tracked_run(failed, SweepContext.for_out(tmp_path / "sweep"))
+    run = tracked_run(failed, SinkContext.for_out(tmp_path / "sweep"))
     assert not run.succeeded and run.name == failed.cell_id
     assert run.tags == {"cell_id": failed.cell_id, "config_id": "k", "selection_id": "", "status": "failed",
                         "sweep": "sweep", "error": "RuntimeError: boom"}

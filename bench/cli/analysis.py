@@ -7,18 +7,19 @@ import argparse
 import math
 import sys
 from pathlib import Path
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from bench.core.errors import BenchError
 from bench.core.records import CellStatus
-from bench.core.samples import SAMPLES_DIR
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 BASELINES_HELP = ("folder of the stored baselines (default: $PETBENCH_BASELINES, else ./baselines in the "
                   "current folder)")
 
-def add_analysis_commands(commands) -> None:
-    from reports.regression import Tolerances
+def add_commands(commands) -> None:
+    from reports.tolerances import Tolerances
 
     defaults = Tolerances()
     check = commands.add_parser(
@@ -290,7 +291,8 @@ def command_compare(args: argparse.Namespace) -> int:
     names = [item.strip() for item in args.methods.split(",") if item.strip()]
     if len(names) != 2 or names[0] == names[1]:
         raise BenchError(f"--methods {args.methods!r} must name exactly two different methods: A,B")
-    rows = paired_rows(_records_frame(args.out), names[0], names[1], samples_dir=Path(args.out) / SAMPLES_DIR)
+    samples = Path(args.out) / samples_folder()
+    rows = paired_rows(_records_frame(args.out), names[0], names[1], samples_dir=samples)
     if not rows:
         raise BenchError(f"{args.out} has no task where {names[0]} and {names[1]} share a seed")
     headers = ["task", "model", "shots", "paired runs", f"{names[0]} - {names[1]} (points)", "95% CI (seeds)",
@@ -303,3 +305,9 @@ def command_compare(args: argparse.Namespace) -> int:
           "nothing), and a bootstrap interval resampling examples with their seeds (2,000, fixed seed)"
           + ("" if any(row[-1] != "-" for row in rows) else " (none here: run both with --log-samples)"))
     return 0
+
+
+def samples_folder() -> str:
+    from bench.core.samples import SAMPLES_DIR
+
+    return SAMPLES_DIR

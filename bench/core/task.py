@@ -18,18 +18,6 @@ FIELD_REFERENCE = re.compile(r"\{([\w.]+)\}")  # {sentence}, or {target.span1_te
 SPLIT_SLOT = "{split}"
 
 
-class Metric(StrEnum):
-    ACCURACY = "accuracy"
-    F1 = "f1"  # of label index 1 (GLUE's MRPC / QQP convention)
-    MACRO_F1 = "macro_f1"
-    MATTHEWS = "matthews"
-
-    @property
-    def bounds(self) -> tuple[float, float]:
-        """Every score of the metric lies within these (a fraction; a correlation may be negative)."""
-        return (-1.0, 1.0) if self == Metric.MATTHEWS else (0.0, 1.0)
-
-
 class FileFormat(StrEnum):
     TSV = "tsv"
     CSV = "csv"
@@ -77,7 +65,7 @@ class TaskSpec:
     dev: DataFile | None = None  # None: a held-out dev set is sampled from train
     label_field: str = "label"
     label_map: tuple[tuple[str, str], ...] = ()  # (value in the file, label name)
-    metric: Metric = Metric.ACCURACY
+    metric: str = "accuracy"  # a registered metric (bench.core.metrics)
     hub: HubSource | None = None
     default_shots: int | None = 100  # None: the whole train split (official few-shot splits)
     splits: tuple[str, ...] = ()  # named official splits; the first is the default
@@ -99,6 +87,9 @@ class TaskSpec:
         return hashlib.sha1(json.dumps(values, sort_keys=True, default=str).encode()).hexdigest()[:10]
 
     def __post_init__(self) -> None:
+        from bench.core.metrics import get_metric
+
+        get_metric(self.metric)
         if not self.text_fields or not self.labels:
             raise BenchError(f"task {self.name}: text_fields and labels must not be empty")
         if len(self.labels) != len(self.verbalizer):

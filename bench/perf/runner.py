@@ -7,36 +7,14 @@ import dataclasses
 import statistics
 import tempfile
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from bench.core.knobs import knob, validate_knobs
-from bench.perf.rows import PerfRow
+from bench.perf.config import PerfConfig
 from bench.perf.shapes import materialise_shape
 from bench.perf.worker import PerfRequest, PerfResult, measure_row
 from bench.training.isolation import ChildDied, call_in_child, fork_server
-
-
-@dataclass(frozen=True)
-class PerfConfig:
-    shape: str
-    rows: tuple[PerfRow, ...]
-    batch_size: int = knob(32, "samples per step", at_least=1)
-    seq_len: int = knob(128, "tokens per sample (every sample is truncated to exactly this)", at_least=8)
-    steps: int = knob(20, "timed steps after warm-up", at_least=1)
-    warmup: int = knob(5, "untimed steps first (they also fill LPT's cache)", at_least=0)
-    repeats: int = knob(1, "rounds of all rows, one after the other (each row in a fresh process every "
-                           "round): the table shows each row's medians and its train-speed spread",
-                        at_least=1)
-    device: str = "auto"
-    precision: str = "auto"  # a bench.core.device.Precision
-    speed_features: bool = True
-    compile: bool = False
-
-    def __post_init__(self) -> None:
-        validate_knobs(self)
 
 
 def run_perf(config: PerfConfig, setup: Callable[[], None],

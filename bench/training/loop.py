@@ -3,11 +3,9 @@ before any timed region); batches only gather and pad them."""
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from enum import StrEnum
 
 import torch
 from torch import nn
@@ -15,62 +13,18 @@ from torch.nn import functional
 
 from bench.core.device import DeviceChoice, use_compile_cache_of_this_kernel_level
 from bench.core.encoded import Batch, EncodedExample, collate
-from bench.core.knobs import knob, validate_knobs
 from bench.core.measure import Stopwatch
-from bench.core.method import BuiltMethod
-from bench.core.metrics import score
+from bench.core.method import BuiltMethod, StepHooks
+from bench.core.metrics import get_metric, score
 from bench.core.progress import cell_bar
 from bench.training.batching import evaluation_batches, length_sorted_parts, training_batches
-
-# below this many optimiser steps a cell is too short for torch.compile's start-up cost (tens of
-# seconds on a GPU) to pay back; `--compile on` forces it
-COMPILE_MIN_STEPS = 500
-# a CPU's time grows with the padded tokens, so a batch of short and long sentences costs less as
-# length-sorted parts (docs/results/cpu-avx2.md); a GPU's step is cheaper whole
-CPU_MICRO_BATCHES = 2
-
-
-class Toggle(StrEnum):
-    AUTO = "auto"
-    ON = "on"
-    OFF = "off"
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    """The loop's settings, shared by all methods (learning rate and epochs are method knobs)."""
-
-    max_steps: int | None = knob(None, "optimiser steps in total; overrides every method's epochs",
-                                 at_least=1)
-    batch_size: int = knob(16, "training batch size", at_least=1)
-    eval_limit: int = knob(0, "score on this many eval examples only (a fixed stratified sample, the same "
-                              "for every cell): a quick look at a large eval set, marked in every report; "
-                              "0 = the whole split", at_least=0)
-    eval_batch_size: int = knob(128, "evaluation batch size (inference only, length-sorted batches)",
-                                at_least=1)
-    max_length: int = knob(128, "tokens per example; text fields are cut, template text never", at_least=8)
-    warmup_ratio: float = knob(0.06, "share of the steps with linear learning-rate warm-up", at_least=0,
-                               at_most=0.99)
-    weight_decay: float = knob(0.01, "AdamW weight decay (none on biases and LayerNorm weights)", at_least=0)
-    max_grad_norm: float = knob(1.0, "gradient clipping norm", above=0)
-    zero_shot: bool = knob(False, "evaluate without any training step (prompt methods' zero-shot row)")
-    group_by_length: bool = knob(False, "training batches of similar length (less padding), random order")
-    eval_every: int = knob(0, "steps between dev evaluations (selection is over these checkpoints, as in "
-                              "LM-BFF's eval_steps); 0 = at each epoch's end", at_least=0)
-    log_every: int = knob(10, "steps between reading the loss (a device sync) to check it is finite",
-                          at_least=1, identity=False)
-    fused_optimizer: bool = knob(True, "one fused AdamW kernel (CUDA or CPU) instead of per-tensor loops")
-    frozen_bf16: bool = knob(True, "under bf16 autocast: store frozen weights in bf16")
-    compile: Toggle = knob(Toggle.AUTO, f"torch.compile the training forward: auto = on CUDA for cells "
-                                        f"of at least {COMPILE_MIN_STEPS} steps")
-    pad_to_multiple_of: int = knob(0, "pad batch lengths to a multiple (static shapes); 0 = 8 on CUDA, "
-                                      "none on CPU", at_least=0)
-    micro_batches: int = knob(0, "run each training batch as this many length-sorted parts whose gradients "
-                                 "add up to the batch's (the same batch and loss, less padding; other "
-                                 f"dropout draws): 0 = {CPU_MICRO_BATCHES} on CPU, 1 on CUDA", at_least=0)
-
-    def __post_init__(self) -> None:
-        validate_knobs(self)
+from bench.training.settings import (  # noqa: F401  (the loop's settings, re-exported)
+    COMPILE_MIN_STEPS,
+    CPU_MICRO_BATCHES,
+    Toggle,
+    TrainConfig,
+    settings_on_device,
+)
 
 
 @dataclass(frozen=True)
@@ -112,15 +66,6 @@ def should_compile(config: TrainConfig, device: DeviceChoice, total_steps: int) 
     return config.compile == Toggle.ON
 
 
-def settings_on_device(config: TrainConfig, *, cuda: bool) -> TrainConfig:
-    """The settings as the loop runs them on a device kind: each by-device default filled in (cell ids
-    hash these, so a default and its value written out are one cell)."""
-    compiled = Toggle.OFF if config.compile == Toggle.AUTO and not cuda else config.compile
-    return dataclasses.replace(config, pad_to_multiple_of=config.pad_to_multiple_of or (8 if cuda else 1),
-                               micro_batches=config.micro_batches or (1 if cuda else CPU_MICRO_BATCHES),
-                               compile=compiled)
-
-
 def pad_multiple(config: TrainConfig, device: DeviceChoice) -> int:
     return settings_on_device(config, cuda=device.is_cuda).pad_to_multiple_of
 
@@ -149,16 +94,22 @@ def prepare_model(built: BuiltMethod, config: TrainConfig, device: DeviceChoice,
     return torch.compile(model)
 
 
-def make_optimizer(model: nn.Module, config: TrainConfig, learning_rate: float) -> torch.optim.AdamW:
-    """AdamW over trainable parameters; biases and LayerNorm weights get no weight decay. Fused (one
+def make_optimizer(model: nn.Module, config: TrainConfig, learning_rate: float, *,
+                   factors: Sequence[tuple[str, float]] = ()) -> torch.optim.AdamW:
+    """AdamW over trainable parameters; biases and LayerNorm weights get no weight decay; a parameter
+    whose name holds one of `factors`' fragments trains at that multiple of the learning rate. Fused (one
     kernel for all tensors) unless switched off: torch has it for both devices choose_device makes."""
-    decay, no_decay = [], []
+    groups: dict[tuple[bool, float], list[nn.Parameter]] = {}
     for name, parameter in trainable_parameters(model):
         exempt = parameter.ndim < 2 or "LayerNorm" in name or "layer_norm" in name
-        (no_decay if exempt else decay).append(parameter)
-    groups = [{"params": decay, "weight_decay": config.weight_decay},
-              {"params": no_decay, "weight_decay": 0.0}]
-    return torch.optim.AdamW(groups, lr=learning_rate, fused=config.fused_optimizer or None)
+        factor = next((value for fragment, value in factors if fragment in name), 1.0)
+        groups.setdefault((exempt, factor), []).append(parameter)
+    groups.setdefault((False, 1.0), [])
+    groups.setdefault((True, 1.0), [])
+    ordered = sorted(groups.items(), key=lambda item: (item[0][1] != 1.0, item[0][1], item[0][0]))
+    return torch.optim.AdamW([{"params": params, "weight_decay": 0.0 if exempt else config.weight_decay,
+                               "lr": learning_rate * factor} for (exempt, factor), params in ordered],
+                             lr=learning_rate, fused=config.fused_optimizer or None)
 
 
 def linear_schedule(optimizer: torch.optim.Optimizer, total_steps: int,
@@ -240,8 +191,11 @@ def train_and_evaluate(built: BuiltMethod, *, data: EncodedSplits, config: Train
     untrained = dev_score()
     best_score, best_step, best_state = untrained, 0, None
     if total_steps:
-        optimizer = make_optimizer(model, config, learning_rate)
+        optimizer = make_optimizer(model, config, learning_rate, factors=built.learning_rate_factors)
         scheduler = linear_schedule(optimizer, total_steps, config.warmup_ratio)
+        hooks = built.step_hooks
+        if hooks.start is not None:
+            hooks.start(total_steps)
         generator = torch.Generator().manual_seed(seed)
         lengths = [len(example.input_ids) for example in data.train]
         step, span_samples, parts = 0, 0, micro_batches(config, device)
@@ -254,7 +208,7 @@ def train_and_evaluate(built: BuiltMethod, *, data: EncodedSplits, config: Train
                 if step > 0:  # the first step pays for lazy initialisation: warm-up, not throughput
                     watch.start()
                     span_samples += len(indices)
-                loss = train_step(model, batch, optimizer, config, device)
+                loss = train_step(model, batch, optimizer, config, device, hooks=hooks, step=step + 1)
                 scheduler.step()
                 step += 1
                 progress.update(1)
@@ -266,7 +220,7 @@ def train_and_evaluate(built: BuiltMethod, *, data: EncodedSplits, config: Train
                     watch.stop(span_samples)
                     span_samples = 0
                     current = dev_score()
-                    if best_state is None or current > best_score:
+                    if best_state is None or get_metric(metric).better(current, best_score):
                         best_score, best_step = current, step
                         best_state = _trainable_state(model)
                 if step == total_steps:
@@ -307,12 +261,17 @@ def _finite(loss: torch.Tensor) -> float:
     return value
 
 
+NO_HOOKS = StepHooks()
+
+
 def train_step(model: nn.Module, batch: Batch | Sequence[Batch], optimizer: torch.optim.Optimizer,
-               config: TrainConfig, device: DeviceChoice) -> torch.Tensor:
+               config: TrainConfig, device: DeviceChoice, *, hooks: StepHooks = NO_HOOKS,
+               step: int = 0) -> torch.Tensor:
     """One optimiser step on a batch (labels included), or on the parts of one batch: each part's
     summed loss over the whole batch's size is backpropagated, so the gradients add up to the mean
     loss's over the batch. A model with an auxiliary_weight w trains on (1 - w) * that loss + w * its
-    auxiliary_loss(). Returns the detached batch loss, unsynchronised."""
+    auxiliary_loss(). The method's hooks add their penalty to the loss and see the gradients after the
+    step (numbered `step`). Returns the detached batch loss, unsynchronised."""
     model.train()
     parts = [batch] if isinstance(batch, dict) else list(batch)
     examples = sum(len(part["labels"]) for part in parts)
@@ -334,10 +293,17 @@ def train_step(model: nn.Module, batch: Batch | Sequence[Batch], optimizer: torc
             auxiliary = weight * model.auxiliary_loss()
         auxiliary.backward()
         total = total + auxiliary.detach()
+    if hooks.penalty is not None:
+        with device.autocast():
+            penalty = hooks.penalty()
+        penalty.backward()
+        total = total + penalty.detach()
     # the optimiser holds exactly the trainable parameters: no scan of the whole model per step
     parameters = [p for group in optimizer.param_groups for p in group["params"]]
     torch.nn.utils.clip_grad_norm_(parameters, config.max_grad_norm)
     optimizer.step()
+    if hooks.after_step is not None:
+        hooks.after_step(step)
     optimizer.zero_grad(set_to_none=True)
     return total
 

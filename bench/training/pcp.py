@@ -15,7 +15,6 @@ import torch
 
 from bench.core.device import DeviceChoice
 from bench.core.errors import BenchError, one_line
-from bench.core.knobs import knob, validate_knobs
 from bench.core.leaks import Guarded, HeldOut, Texts, drop_held_out, require_some
 from bench.core.method import BuiltMethod, get_method
 from bench.core.models import ModelRef
@@ -25,23 +24,7 @@ from bench.training.cells import CellSpec, method_choice
 from bench.training.loop import TrainConfig, predict_with_probabilities
 from bench.training.pretrain import PretrainConfig, PretrainOutcome, StageNote, heldout_count, pretrain
 from bench.training.runner import trained_method
-
-
-@dataclass(frozen=True)
-class PcpConfig:
-    teacher: str = knob("linear_probe", "the registered method that, trained on the cell's labelled "
-                                        "examples, pseudo-labels the unlabelled texts")
-    shots: str = knob("default", "the teacher's labelled examples: default (the task's), full or a number")
-    teacher_seed: int = knob(42, "the teacher cell's seed (its few-shot sample): the seed of the cells "
-                                 "that will read the checkpoint", at_least=0)
-    threshold: float = knob(0.0, "keep only texts whose pseudo-label has at least this probability",
-                            at_least=0, at_most=1)
-    mask_label_word: bool = knob(False, "mask the slot's label word in every batch (otherwise it is masked "
-                                        "at random like any other token)")
-    max_texts: int = knob(0, "use at most this many unlabelled texts, a seeded sample (0: all)", at_least=0)
-
-    def __post_init__(self) -> None:
-        validate_knobs(self)
+from bench.training.stage_config import PcpConfig
 
 
 @dataclass(frozen=True)

@@ -5,9 +5,6 @@ state is saved every few hundred steps and a re-run with the same settings resum
 
 from __future__ import annotations
 
-import dataclasses
-import hashlib
-import json
 import math
 import os
 import random
@@ -21,43 +18,15 @@ from tqdm.auto import tqdm
 
 from bench.core.device import DeviceChoice
 from bench.core.errors import BenchError
-from bench.core.knobs import knob, validate_knobs
 from bench.core.loading import load_masked_lm, load_tokenizer
 from bench.core.method import HeadOrigin
 from bench.core.models import ModelCard, ModelRef, read_model_card, sentence_pooling, write_model_card
 from bench.training.loop import TrainConfig, linear_schedule, make_optimizer, to_device
+from bench.training.stage_config import PretrainConfig, layers  # noqa: F401
 from methods.masking import IGNORED, Span, TextBatches, mask_batch, masked_positions_loss
 from methods.mlm import split_masked_lm
 
 STATE_FILE = ".pretrain-state.pt"
-
-
-@dataclass(frozen=True)
-class PretrainConfig:
-    trains: str = knob("top:4", "what trains: head (the MLM head only), top:K (the head and the top K "
-                                "layers) or all")
-    steps: int = knob(500, "optimiser steps", at_least=1)
-    batch_size: int = knob(32, "texts per step", at_least=1)
-    learning_rate: float = knob(1e-4, "peak learning rate (the loop's AdamW, warm-up and linear decay)",
-                                above=0)
-    mask_probability: float = knob(0.15, "share of tokens masked (BERT's 80/10/10 recipe)", above=0,
-                                   at_most=0.9)
-    max_length: int = knob(128, "tokens per text", at_least=8)
-    heldout: int = knob(500, "texts held out to measure the MLM loss before and after", at_least=1)
-    save_every: int = knob(100, "steps between saves of the resumable state", at_least=1)
-    seed: int = knob(42, "seed of the masking, the held-out split and the initialisation", at_least=0)
-
-    def __post_init__(self) -> None:
-        validate_knobs(self)
-        layers(self.trains)
-
-    def signature(self, model: ModelRef, texts: Sequence[str], forced: Sequence[Span] = ()) -> str:
-        digest = hashlib.sha256(json.dumps(dataclasses.asdict(self), sort_keys=True).encode())
-        digest.update(model.fingerprint.encode())
-        for text in texts:
-            digest.update(text.encode())
-        digest.update(json.dumps(list(forced)).encode())
-        return digest.hexdigest()[:16]
 
 
 @dataclass(frozen=True)
@@ -68,18 +37,6 @@ class StageNote:
     label: str = ""
     detail: str = ""
     facts: tuple[tuple[str, object], ...] = ()
-
-
-def layers(trains: str) -> int | None:
-    """None for `all`, 0 for `head`, K for `top:K`."""
-    if trains == "all":
-        return None
-    if trains == "head":
-        return 0
-    name, _, count = trains.partition(":")
-    if name != "top" or not count.isdigit() or int(count) < 1:
-        raise BenchError(f"--trains {trains!r}: use head, top:K (K >= 1) or all")
-    return int(count)
 
 
 def set_trainable(model: nn.Module, trains: str) -> None:

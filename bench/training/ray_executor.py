@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from bench.core.errors import BenchError
+from bench.core.extras import install_hint
 from bench.training.executors import OnRecord, Setup, progress, report, run_job_after_setup
 from bench.training.runner import CellJob, WorkerSettings, failed_record
 
@@ -38,7 +39,7 @@ class RayExecutor:
         try:
             import ray
         except ModuleNotFoundError as error:
-            raise BenchError("--executor ray needs Ray: pip install 'petbench[ray]'") from error
+            raise BenchError(f"--executor ray needs Ray: {install_hint('ray')}") from error
         _check_reachable(self.address)
         if not ray.is_initialized():
             try:

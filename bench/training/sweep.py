@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 import sys
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,7 +17,8 @@ from bench.core.environment import library_versions
 from bench.core.errors import one_line
 from bench.core.models import cache_dir
 from bench.core.records import CellResult
-from bench.core.splits import check_eval_limit, check_shots, make_splits
+from bench.core.sinks import Sink
+from bench.core.splits import check_eval_limit, check_selection, check_shots, make_splits
 from bench.core.store import ResultsStore
 from bench.core.task import TaskData
 from bench.training.cells import Grid, expand_cells
@@ -47,19 +48,26 @@ def plan_jobs(grid: Grid, data_dir: Path | None) -> list[CellJob]:
     """Every cell with its examples; raises (one line) on any data or settings problem."""
     versions = library_versions()
     data: dict[tuple[str, str | None], TaskData] = {}
+    checked: set[tuple[str, str | None, int | None]] = set()
     jobs = []
     for cell in expand_cells(grid):
         key = (cell.task.name, cell.split)
-        if key not in data:
+        where = f"task {cell.task.name}" + (f" split {cell.split}" if cell.split is not None else "")
+        loaded = key not in data
+        if loaded:
             data[key] = load_task_data(cell.task, data_dir=data_dir, split=cell.split)
-            where = f"task {cell.task.name}" + (f" split {cell.split}" if cell.split is not None else "")
-            check_shots(data[key], cell.shots, where)
-            check_eval_limit(data[key], cell.train.eval_limit, where)
-            if not grid.model.random_init:
-                check_tokenizer_covers(grid.model, data[key], where)
         task_data = data[key]
+        if (*key, cell.shots) not in checked:
+            checked.add((*key, cell.shots))
+            check_shots(task_data, cell.shots, where)
+            check_selection(task_data, cell.shots, cell.selection, where)
+        if loaded:
+            check_eval_limit(task_data, cell.train.eval_limit, where)
+            if not grid.model.random_init:
+                check_tokenizer_covers(grid.model, task_data, where)
         cell_id = cell.cell_id(data_fingerprint=task_data.fingerprint, versions=versions)
-        splits = make_splits(task_data, shots=cell.shots, seed=cell.seed, eval_limit=cell.train.eval_limit)
+        splits = make_splits(task_data, shots=cell.shots, seed=cell.seed, eval_limit=cell.train.eval_limit,
+                             selection=cell.selection, fold=cell.fold)
         jobs.append(CellJob(cell, cell_id, splits, task_data.source, task_data.fingerprint, versions))
     return jobs
 
@@ -88,19 +96,20 @@ def set_aside(record: CellResult, error: OSError, store: ResultsStore) -> str:
     return side
 
 
-Listener = Callable[[CellResult], None]
-
-
-def tell_listeners(listeners: Sequence[Listener], record: CellResult) -> None:
-    """Pass a stored record on (trackers, the report); a listener's failure is one warning line and
-    never stops the sweep: the record is already safe in the store."""
-    for listener in listeners:
+def tell_sinks(sinks: Sequence[Sink], record: CellResult) -> None:
+    """Pass a stored record on (the report, trackers); a sink's failure is one warning line and never
+    stops the sweep: the record is already safe in the store."""
+    for sink in sinks:
         try:
-            listener(record)
-        except Exception as error:  # noqa: BLE001  (any listener bug: warn, carry on)
-            name = getattr(listener, "name", None) or getattr(listener, "__qualname__", "a listener")
-            tqdm.write(f"warning: {name} failed on {record.cell_id} ({one_line(error)}); the record is "
-                       f"stored, the sweep goes on", file=sys.stderr)  # above the progress bar, not in it
+            sink.record(record)
+        except Exception as error:  # noqa: BLE001  (any sink bug: warn, carry on)
+            # tqdm.write: above the progress bar, not in it
+            tqdm.write(f"warning: {sink_name(sink)} failed on {record.cell_id} ({one_line(error)}); the "
+                       f"record is stored, the sweep goes on", file=sys.stderr)
+
+
+def sink_name(sink: Sink) -> str:
+    return getattr(sink, "name", None) or type(sink).__name__
 
 
 def _label_done_cells_for_this_search(jobs: list[CellJob], stored: dict[str, CellResult],
@@ -116,11 +125,10 @@ def _label_done_cells_for_this_search(jobs: list[CellJob], stored: dict[str, Cel
 
 
 def run_sweep(jobs: list[CellJob], store: ResultsStore, executor: Executor, *,
-              rerun: bool = False,
-              listeners: Sequence[Listener] = ()) -> tuple[SweepSummary, list[CellResult]]:
+              rerun: bool = False, sinks: Sequence[Sink] = ()) -> tuple[SweepSummary, list[CellResult]]:
     """Run the jobs not already done in the store (every job with rerun); each record is appended as
-    soon as it arrives, then handed to the listeners, and a re-run cell's new record replaces the old
-    one in the reports."""
+    soon as it arrives, then handed to the sinks (told first how many cells will train), and a re-run
+    cell's new record replaces the old one in the reports."""
     stored = {} if rerun else {record.cell_id: record for record in store.latest() if record.succeeded}
     _label_done_cells_for_this_search(jobs, stored, store)
     done = set(stored)
@@ -133,6 +141,8 @@ def run_sweep(jobs: list[CellJob], store: ResultsStore, executor: Executor, *,
     todo = [job for job in todo if job.cell_id in set(claimed)]
     records: list[CellResult] = []
     unsaved: list[str] = []  # where each record the store refused is kept instead
+    for sink in sinks:
+        sink.start(len(todo))
 
     def keep(record: CellResult) -> None:
         records.append(record)
@@ -141,7 +151,7 @@ def run_sweep(jobs: list[CellJob], store: ResultsStore, executor: Executor, *,
             store.append(record)
         except OSError as error:  # a full disk, a folder gone read-only: the record must survive
             unsaved.append(set_aside(record, error, store))
-        tell_listeners(listeners, record)
+        tell_sinks(sinks, record)
 
     try:
         executor.run(todo, keep)

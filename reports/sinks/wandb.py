@@ -6,23 +6,29 @@ from __future__ import annotations
 
 import os
 
-from reports.loggers.registry import SweepContext, TrackedRun, register_logger
+from bench.core.records import CellResult
+from bench.core.sinks import SinkContext, register_sink
+from reports.sinks.tracked import tracked_run
 
 DEFAULT_PROJECT = "petbench"
 
 
-@register_logger("wandb", requires="wandb", extra="wandb")
-class WandbLogger:
-    def __init__(self, context: SweepContext) -> None:
+@register_sink("wandb", requires="wandb", extra="wandb")
+class WandbSink:
+    def __init__(self, context: SinkContext) -> None:
         import wandb  # noqa: F401  (a broken installation fails here, before any cell trains)
 
         self.context = context
         self.mode = os.environ.get("WANDB_MODE", "offline")
         os.environ.setdefault("WANDB_SILENT", "true")  # its banners would break the progress bar
 
-    def log(self, run: TrackedRun) -> None:
+    def start(self, cells: int) -> None:
+        pass
+
+    def record(self, record: CellResult) -> None:
         import wandb
 
+        run = tracked_run(record, self.context)
         project = os.environ.get("WANDB_PROJECT", DEFAULT_PROJECT)
         started = wandb.init(project=project, group=self.context.name,
                              name=run.name, job_type="cell", config=run.params, dir=str(self.context.out_dir),
