@@ -12,7 +12,8 @@ from bench.core.store import write_atomically
 
 FIGURES = {"accuracy_vs_params.png": "Score vs trainable parameters",
            "accuracy_vs_memory.png": "Score vs peak memory",
-           "train_throughput.png": "Training throughput per method"}
+           "train_throughput.png": "Training throughput per method",
+           "shot_curves.png": "Score vs training examples (shot curves)"}
 VECTOR = ".svg"  # beside each PNG: scales in a paper without blur
 LEGEND = {"fontsize": 6, "markerscale": 0.7, "handlelength": 1.2, "labelspacing": 0.3, "frameon": False}
 
@@ -21,7 +22,7 @@ def vector_name(name: str) -> str:
     return str(Path(name).with_suffix(VECTOR))
 
 
-def _save(figure, path: Path) -> None:
+def save_figure(figure, path: Path) -> None:
     """PNG and SVG, each drawn in memory and written through a temporary file and a rename, so a full
     disk leaves the previous figure whole rather than a truncated one; the SVG keeps its text as text
     (editable, searchable), has no date and fixed ids, so an unchanged figure is an unchanged file."""
@@ -58,7 +59,7 @@ def _scatter(groups: pd.DataFrame, x: str, xlabel: str, path: Path, *, log_x: bo
     axes.grid(alpha=0.3)
     entries = len(groups)
     axes.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), ncols=2 if entries > 16 else 1, **LEGEND)
-    _save(figure, path)
+    save_figure(figure, path)
 
 
 def _bars(groups: pd.DataFrame, path: Path) -> None:
@@ -75,7 +76,7 @@ def _bars(groups: pd.DataFrame, path: Path) -> None:
     axes.invert_yaxis()
     axes.grid(axis="x", alpha=0.3)
     axes.legend(title="task", title_fontsize=7, **LEGEND)
-    _save(figure, path)
+    save_figure(figure, path)
 
 
 def write_plots(groups: pd.DataFrame, out_dir: Path) -> list[str]:

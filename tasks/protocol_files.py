@@ -7,10 +7,12 @@ from pathlib import Path
 from typing import Any
 
 from bench.core.errors import BenchError
-from bench.core.protocol import ProtocolSpec, Selection, register_protocol
+from bench.core.protocol import ProtocolSpec, register_protocol
+from bench.core.selection import FIXED_DEV, SelectionProtocol
 from tasks.dialect import parse_documents
 
 REQUIRED = ("name", "description", "reference", "tasks")
+BEST_DEV = "best_dev"  # the key's value before protocols: the fixed dev set
 OPTIONAL = ("methods", "model", "split", "seeds", "shots", "train", "search", "set", "selection")
 
 
@@ -39,10 +41,7 @@ def parse_protocol(values: Any, *, origin: Path) -> ProtocolSpec:
         problem = f"lacks {', '.join(missing)}" if missing else f"has unknown key(s) {', '.join(unknown)}"
         raise BenchError(f"{where} {problem}: its keys are {', '.join(REQUIRED)} and optionally "
                          f"{', '.join(OPTIONAL)}")
-    try:
-        selection = Selection(values.get("selection", Selection.BEST_DEV))
-    except ValueError as error:
-        raise BenchError(f"{where}: selection must be one of {', '.join(Selection)}") from error
+    selection = _selection(values["selection"], where) if "selection" in values else FIXED_DEV
     return ProtocolSpec(
         name=_text(values, "name", where), description=_text(values, "description", where),
         reference=_text(values, "reference", where), tasks=_names(values, "tasks", where),
@@ -60,6 +59,18 @@ def parse_protocol(values: Any, *, origin: Path) -> ProtocolSpec:
                     for method, settings in _mapping(values, "set", where).items()
                     for knob, value in _as_mapping(settings, f"set.{method}", where).items()),
         selection=selection, origin=str(origin))
+
+
+def _selection(value: Any, where: str) -> SelectionProtocol:
+    """The `selection` key: a protocol's text (`cv:4`, `multisplit:4:0.5`, `mdl`, `fixed`, `none`);
+    `best_dev`, its earlier spelling, is the fixed dev set."""
+    text = _scalar(value, "selection", where)
+    if text == BEST_DEV:
+        return FIXED_DEV
+    try:
+        return SelectionProtocol.parse(text)
+    except BenchError as error:
+        raise BenchError(f"{where}: {error} (or {BEST_DEV}, the fixed dev set)") from error
 
 
 def _text(values: dict, key: str, where: str) -> str:

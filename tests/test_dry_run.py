@@ -4,7 +4,9 @@ cells this machine ran before."""
 from bench.cli.main import main
 from bench.core.method import get_method
 from bench.core.records import CellResult, CellStatus
+from bench.session import dry_run, run
 from bench.training.plan import CostModel, Work, fit_costs, record_work
+from tests.helpers import tiny_spec
 
 
 def test_a_dry_run_writes_nothing_and_estimates_only_from_earlier_cells_of_the_same_method(
@@ -13,16 +15,17 @@ def test_a_dry_run_writes_nothing_and_estimates_only_from_earlier_cells_of_the_s
     common = ["--model", str(tiny_model), "--data-dir", str(data_dir), "--methods", "full_ft", "--shots", "8",
               "--max-steps", "2", "--batch-size", "4", "--max-length", "32", "--device", "cpu",
               "--executor", "inline"]
+    # the command line's --dry-run prints the plan; the library's dry_run returns its lines
     assert main([*common, "--seeds", "1,2", "--dry-run", "--out", str(tmp_path / "planned")]) == 0
     planned = capsys.readouterr().out
     assert "plan: 2 cells" in planned and "0 already done" in planned and "2 to run" in planned
     assert "estimate: none for full_ft" in planned
     assert not (tmp_path / "planned").exists()
 
-    assert main([*common, "--seeds", "1", "--out", str(tmp_path / "run")]) == 0
-    capsys.readouterr()
-    assert main([*common, "--seeds", "1,2", "--dry-run", "--out", str(tmp_path / "run")]) == 0
-    planned = capsys.readouterr().out
+    spec = tiny_spec(tiny_model, data_dir, tmp_path / "run", device="cpu",
+                     train={"max_steps": "2", "max_length": "32"})
+    assert run(spec.replace(seeds="1")).exit_code == 0
+    planned = "\n".join(dry_run(spec.replace(seeds="1,2")))
     assert "1 already done" in planned and "1 to run" in planned
     assert "for the 1 cell(s) with earlier records" in planned and "estimate: none" not in planned
 
@@ -51,27 +54,27 @@ def test_cells_side_by_side_start_longest_first_and_unknown_ones_before_them():
     assert longest_first(["b", "a"], lambda job: None) == ["b", "a"]  # no history: the grid's order
 
 
-def test_a_sweep_side_by_side_runs_the_cells_its_history_says_are_longest_first(
-        capsys, monkeypatch, tmp_path, tiny_model, data_dir):
+def test_a_sweep_side_by_side_runs_the_cells_its_history_says_are_longest_first(monkeypatch, tmp_path,
+                                                                              tiny_model, data_dir):
     import json
 
-    from bench.cli import run as run_command
+    from bench.session import runner
 
     monkeypatch.setenv("PETBENCH_CACHE", str(tmp_path / "cache"))
-    common = ["--model", str(tiny_model), "--data-dir", str(data_dir), "--shots", "8", "--max-length", "32",
-              "--batch-size", "4", "--device", "cpu", "--seeds", "1", "--max-steps", "2", "--jobs", "2"]
-    assert main(["run", *common, "--methods", "full_ft,lora", "--out", str(tmp_path / "earlier")]) == 0
+    spec = tiny_spec(tiny_model, data_dir, tmp_path / "earlier", methods="full_ft,lora", device="cpu",
+                     seeds="1", executor="local", executor_options={"jobs": "2"},
+                     train={"max_steps": "2", "max_length": "32"})
+    assert run(spec).exit_code == 0
     history = tmp_path / "cache" / "cell-history.jsonl"
     records = [json.loads(line) for line in history.read_text().splitlines()]
     seen = []
-    monkeypatch.setattr(run_command, "make_executor", lambda args, setup: _Recorder(seen))
+    monkeypatch.setattr(runner, "build_executor", lambda resolved: _Recorder(seen))
     for slow, order in (("lora", ["lora", "full_ft"]), ("full_ft", ["full_ft", "lora"])):
         history.write_text("".join(json.dumps({**record, "seconds_train": 100.0 if record["method"] == slow
                                                else 0.1}) + "\n" for record in records))
         seen.clear()
-        main(["run", *common, "--methods", "full_ft,lora", "--seeds", "2", "--out", str(tmp_path / "next")])
+        run(spec.replace(seeds="2", out=str(tmp_path / "next")))
         assert [job.cell.method for job in seen] == order
-    capsys.readouterr()
 
 
 class _Recorder:
@@ -87,6 +90,7 @@ def test_a_machine_without_history_orders_cells_by_the_shipped_prior_and_rescale
     from types import SimpleNamespace
 
     from bench.core.method import METHODS
+    from bench.core.selection import FIXED_DEV
     from bench.training.plan import job_estimate, longest_first, prior_costs
 
     priors = prior_costs()
@@ -96,7 +100,7 @@ def test_a_machine_without_history_orders_cells_by_the_shipped_prior_and_rescale
     def job(method: str) -> SimpleNamespace:  # the default run's cell: 100 train, 100 dev, 872 eval
         train = SimpleNamespace(max_steps=None, batch_size=16, zero_shot=False, eval_every=0)
         knobs = tuple(dataclasses.asdict(get_method(method).make_config()).items())
-        cell = SimpleNamespace(method=method, knobs=knobs, train=train,
+        cell = SimpleNamespace(method=method, knobs=knobs, train=train, selection=FIXED_DEV, fold=None,
                                model=SimpleNamespace(display_name="minilm"))
         splits = SimpleNamespace(train=[0] * 100, dev=[0] * 100, eval=[0] * 872)
         return SimpleNamespace(cell=cell, splits=splits)

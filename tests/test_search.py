@@ -4,12 +4,12 @@ the setting, the eval scores of the picks make the row, and eval never takes par
 import json
 from dataclasses import replace
 
-from bench.cli.main import main
 from bench.core.records import CellResult, CellStatus
+from bench.session import run
 from bench.training.cells import SearchAxis, expand_cells
 from reports.aggregate import cells_frame
 from reports.search import search_section, selected_cells, selection_groups
-from tests.helpers import tiny_grid
+from tests.helpers import tiny_grid, tiny_spec
 
 
 def test_the_grid_expands_each_method_over_the_axes_that_apply_to_it(tiny_model):
@@ -48,12 +48,10 @@ def test_selection_takes_the_best_dev_setting_per_seed_and_ignores_eval():
     assert "## Search" in section and "lr=1e-3" in section and "| 2 " in section
 
 
-def test_a_search_runs_from_the_command_line_and_the_report_shows_the_selection(capsys, tmp_path, tiny_model,
-                                                                                data_dir):
-    code = main(["--model", str(tiny_model), "--data-dir", str(data_dir), "--methods", "full_ft",
-                 "--seeds", "1,2", "--shots", "8", "--max-steps", "2", "--batch-size", "4",
-                 "--executor", "inline", "--search", "lr=1e-4,1e-2", "--out", str(tmp_path)])
-    assert code == 0, capsys.readouterr().err
+def test_a_search_runs_and_the_report_shows_the_selection(tmp_path, tiny_model, data_dir):
+    result = run(tiny_spec(tiny_model, data_dir, tmp_path, seeds="1,2", search="lr=1e-4,1e-2",
+                           train={"max_steps": "2", "max_length": None}))
+    assert result.exit_code == 0, result.summary
     report = (tmp_path / "report.md").read_text()
     assert "full_ft (selected on dev over lr)" in report and "## Search" in report
     assert len((tmp_path / "results.jsonl").read_text().splitlines()) == 4  # the whole grid is kept
@@ -76,12 +74,10 @@ def test_two_search_values_that_are_the_same_setting_are_refused(tiny_model):
         expand_cells(grid)
 
 
-def test_a_cell_done_before_the_search_takes_part_in_its_selection(capsys, tmp_path, tiny_model, data_dir):
-    common = ["--model", str(tiny_model), "--data-dir", str(data_dir), "--methods", "full_ft", "--shots", "8",
-              "--max-steps", "2", "--batch-size", "4", "--executor", "inline", "--out", str(tmp_path)]
-    assert main([*common, "--lr", "1e-4"]) == 0
-    assert main([*common, "--search", "lr=1e-4,1e-2"]) == 0
-    capsys.readouterr()
+def test_a_cell_done_before_the_search_takes_part_in_its_selection(tmp_path, tiny_model, data_dir):
+    spec = tiny_spec(tiny_model, data_dir, tmp_path, train={"max_steps": "2", "max_length": None})
+    assert run(spec.replace(lr="1e-4")).exit_code == 0
+    assert run(spec.replace(search="lr=1e-4,1e-2")).exit_code == 0
     section = (tmp_path / "report.md").read_text().split("## Search", 1)[1]
     row = next(line for line in section.splitlines() if line.startswith("| sst2"))
     assert row.split("|")[8].strip() == "2"  # settings tried: the earlier cell and the new one

@@ -1,4 +1,4 @@
-"""Few-shot sampling: N examples in total, stratified by label, deterministic for a seed."""
+"""Few-shot sampling: N examples in total, or k folds, stratified by label, deterministic for a seed."""
 
 from __future__ import annotations
 
@@ -44,3 +44,21 @@ def stratified_sample(labels: Sequence[int], n: int, *, seed: int) -> list[int]:
         chosen.extend(rng.sample(by_label[label], quotas[label]))
     rng.shuffle(chosen)
     return chosen
+
+
+def stratified_folds(labels: Sequence[int], k: int, *, seed: int) -> list[list[int]]:
+    """Indices dealt into k folds of sizes that differ by at most one, each label spread over the folds
+    as evenly as it can be; the same seed gives the same folds."""
+    by_label: dict[int, list[int]] = defaultdict(list)
+    for index, label in enumerate(labels):
+        by_label[label].append(index)
+    rng = random.Random(seed)
+    folds: list[list[int]] = [[] for _ in range(k)]
+    dealt = 0  # the deal goes on across labels, so the folds stay balanced in size
+    for label in sorted(by_label):
+        members = by_label[label]
+        rng.shuffle(members)
+        for index in members:
+            folds[dealt % k].append(index)
+            dealt += 1
+    return folds

@@ -5,13 +5,9 @@ one; a user's protocol file works like a user's task file."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import StrEnum
 
 from bench.core.registry import Registry
-
-
-class Selection(StrEnum):
-    BEST_DEV = "best_dev"  # per seed and split, the grid point with the best dev score (first on ties)
+from bench.core.selection import FIXED_DEV, SelectionProtocol
 
 
 @dataclass(frozen=True)
@@ -28,8 +24,14 @@ class ProtocolSpec:
     train: tuple[tuple[str, str], ...] = ()  # loop settings (TrainConfig fields) and their values
     search: tuple[tuple[str, tuple[str, ...]], ...] = ()  # grid axes (lr, a loop setting, METHOD.KNOB)
     knobs: tuple[tuple[str, str], ...] = ()  # ("METHOD.KNOB", value): fixed method settings
-    selection: Selection = Selection.BEST_DEV
+    # how the labelled pool is cut and the grid point chosen (bench.core.selection); per seed and split
+    selection: SelectionProtocol = FIXED_DEV
     origin: str = ""  # the file it came from
+
+    @property
+    def selection_text(self) -> str:
+        """The protocol's selection as `--selection` takes it (`fixed` when the file names none)."""
+        return self.selection.text
 
 
 PROTOCOLS: Registry[ProtocolSpec] = Registry("protocol")

@@ -38,6 +38,11 @@ class CellResult:
     selection_id: str = ""
     search: str = ""  # JSON of this cell's point of a --search grid ("" outside a search)
     search_index: int = 0  # the point's position in the grid (ties in selection go to the first)
+    # the selection protocol (bench.core.selection's canonical text; records from before protocols
+    # were all fixed dev) and which of its K train/dev cuts the cell trained on (None: one cut);
+    # a run (seed and split) of a K-fold protocol is K records, reported as their mean
+    selection_protocol: str = "fixed"
+    fold: int | None = None
     learning_rate: float = 0.0
     epochs: int = 0
     train_config: str = ""  # JSON of the loop's settings (batch size, max length, warm-up, ...)

@@ -17,6 +17,7 @@ from bench.core.errors import BenchError
 from bench.core.knobs import identity_fields, jsonable, knob_types
 from bench.core.method import MethodConfig, get_method
 from bench.core.models import ModelRef
+from bench.core.selection import FIXED_DEV, SelectionProtocol
 from bench.core.task import TaskSpec
 from bench.training.loop import TrainConfig, settings_on_device
 
@@ -70,23 +71,27 @@ class CellSpec:
     search: tuple[tuple[str, str], ...] = ()  # this cell's point of the --search grid
     runtime: Runtime = Runtime()  # device kind and precision (fp32 for an fp32-only method)
     search_index: int = 0  # the point's position in the --search grid: ties in selection go to the first
+    selection: SelectionProtocol = FIXED_DEV  # how the labelled pool is cut and the run's score formed
+    fold: int | None = None  # which of the protocol's K train/dev cuts this cell trains on (None: one cut)
 
     def method_config(self) -> MethodConfig:
         return get_method(self.method).make_config(dict(self.knobs))
 
     def configuration(self, *, without_search: bool = False) -> dict[str, Any]:
-        """Every setting that defines the configuration, seed, split and environment excepted."""
+        """Every setting that defines the configuration, seed, split, fold and environment excepted. The
+        selection protocol is in it unless it is fixed dev, so ids from before protocols stay."""
         targets = [target for target, _ in self.search] if without_search else []
         searched_knobs = {searched_knob(target) for target in targets} - {None}
         knobs = {name: value for name, value in self.knobs if name not in searched_knobs}
         on_device = settings_on_device(self.train, cuda=self.runtime.device == Device.CUDA)
         train = {name: jsonable(getattr(on_device, name)) for name in identity_fields(TrainConfig)
                  if name not in targets}
+        protocol = {} if self.selection.is_default else {"selection": self.selection.text}
         return {"task": self.task.name, "task_version": self.task.version,
                 "task_definition": self.task.definition_digest, "method": self.method, "knobs": knobs,
                 "model": self.model.display_name, "model_fingerprint": self.model.fingerprint,
                 "shots": self.shots, "train": train,
-                "device": self.runtime.device, "dtype": self.runtime.dtype}
+                "device": self.runtime.device, "dtype": self.runtime.dtype, **protocol}
 
     @property
     def config_id(self) -> str:
@@ -108,11 +113,13 @@ class CellSpec:
     def cell_id(self, *, data_fingerprint: str, versions: str) -> str:
         """Stable across runs: the same settings, data, code and library versions map to the same id,
         so a re-run resumes only true repeats (a commit that changes a number trains anew)."""
+        fold = {} if self.fold is None else {"fold": self.fold}
         digest = _digest({**self.configuration(), "seed": self.seed, "split": self.split,
-                          "data": data_fingerprint, "versions": versions, "code": self.code_digest})
+                          "data": data_fingerprint, "versions": versions, "code": self.code_digest, **fold})
         shots = "full" if self.shots is None else self.shots
         split = f"/split={self.split}" if self.split is not None else ""
-        return f"{self.task.name}/{self.method}/shots={shots}{split}/seed={self.seed}/{digest}"
+        fold_part = f"/fold={self.fold}" if self.fold is not None else ""
+        return f"{self.task.name}/{self.method}/shots={shots}{split}/seed={self.seed}{fold_part}/{digest}"
 
 
 def searched_knob(target: str) -> str | None:
@@ -128,17 +135,29 @@ def _digest(values: dict[str, Any]) -> str:
 
 @dataclass(frozen=True)
 class Grid:
-    """The cross product to run: tasks x official splits x methods x search points x seeds."""
+    """The cross product to run: tasks x official splits x shots x methods x search points x seeds x
+    the selection protocol's folds."""
 
     tasks: tuple[TaskSpec, ...]
     methods: tuple[MethodChoice, ...]
     model: ModelRef
     seeds: tuple[int, ...]
-    shots: str  # "default", "full" or a number (see bench.core.splits.resolve_shots)
+    # each "default", "full" or a number (bench.core.splits.resolve_shots); a string is read as
+    # bench.core.splits.parse_shots reads --shots ("16" or "16,32,64") and stored as the tuple
+    shots: tuple[str, ...] | str
     splits: str = "default"  # "default", "all", or comma-separated split names
     train: TrainConfig = TrainConfig()
     search: tuple[SearchAxis, ...] = ()
     runtime: Runtime = Runtime()
+    selection: SelectionProtocol = FIXED_DEV
+
+    def __post_init__(self) -> None:
+        from bench.core.splits import parse_shots
+
+        shots = parse_shots(self.shots) if isinstance(self.shots, str) else tuple(self.shots)
+        if not shots:
+            raise BenchError("--shots lists no value: give one, or a comma-separated list (16,32,64)")
+        object.__setattr__(self, "shots", shots)
 
 
 def task_splits(task: TaskSpec, choice: str) -> tuple[str | None, ...]:
@@ -156,16 +175,33 @@ def task_splits(task: TaskSpec, choice: str) -> tuple[str | None, ...]:
 
 
 def expand_cells(grid: Grid) -> list[CellSpec]:
+    """Every cell of the grid, in grid order; shot choices that mean the same number for a task (its
+    default and that number) are one cell."""
     from bench.core.splits import resolve_shots
 
     def runtime(method: str) -> Runtime:
         return grid.runtime.in_fp32() if get_method(method).fp32_only else grid.runtime
 
-    return [CellSpec(task, choice.name, knobs, grid.model, seed, resolve_shots(grid.shots, task), split,
-                     train, point, runtime(choice.name), index)
-            for task in grid.tasks for split in task_splits(task, grid.splits) for choice in grid.methods
-            for index, (point, knobs, train) in enumerate(search_points(choice, grid.train, grid.search))
-            for seed in grid.seeds]
+    points = {choice.name: list(search_points(choice, grid.train, grid.search)) for choice in grid.methods}
+    _check_points_for_selection(grid.selection, points)
+    return [CellSpec(task, choice.name, knobs, grid.model, seed, shots, split, train, point,
+                     runtime(choice.name), index, grid.selection, fold)
+            for task in grid.tasks for split in task_splits(task, grid.splits)
+            for shots in dict.fromkeys(resolve_shots(choice, task) for choice in grid.shots)
+            for choice in grid.methods
+            for index, (point, knobs, train) in enumerate(points[choice.name])
+            for seed in grid.seeds for fold in grid.selection.folds]
+
+
+def _check_points_for_selection(selection: SelectionProtocol, points: dict[str, list]) -> None:
+    """`none` trains one fixed setting: a search grid with more than one point has nothing to choose
+    with, so it is refused rather than silently cut to its first point."""
+    crowded = {method: len(found) for method, found in points.items() if len(found) > 1}
+    if not selection.selects and crowded:
+        method, count = next(iter(crowded.items()))
+        raise BenchError(f"--selection none trains one setting without selection, but --search gives "
+                         f"{method} {count}: drop --search, give each axis one value, or pick a protocol "
+                         f"that selects")
 
 
 SearchPoint = tuple[tuple[str, str], ...]

@@ -14,7 +14,7 @@ from typing import TypeVar
 
 from bench.core.records import CellResult
 from bench.training.loop import dev_passes, planned_steps
-from bench.training.runner import CellJob
+from bench.training.runner import CellJob, loop_settings, loop_view
 
 T = TypeVar("T")
 
@@ -41,11 +41,13 @@ def _work(*, n_train: int, n_dev: int, n_eval: int, epochs: int, max_steps: int 
 
 
 def job_work(job: CellJob) -> Work:
-    cell, splits = job.cell, job.splits
+    """What a job will compute, with the dev set and checkpoints its loop sees (under the `none`
+    selection protocol: the training pool, scored at the start and the last step)."""
+    cell, splits = job.cell, loop_view(job.cell, job.splits)
     return _work(n_train=len(splits.train), n_dev=len(splits.dev), n_eval=len(splits.eval),
                  epochs=int(dict(cell.knobs).get("epochs", 1)), max_steps=cell.train.max_steps,
                  batch_size=cell.train.batch_size, zero_shot=cell.train.zero_shot,
-                 eval_every=cell.train.eval_every)
+                 eval_every=loop_settings(cell).eval_every)
 
 
 def record_work(record: CellResult) -> Work:
@@ -171,6 +173,15 @@ def _duration(seconds: float) -> str:
     return f"{hours} h {minutes} min" if hours else (f"{minutes} min {rest} s" if minutes else f"{rest} s")
 
 
+def _folds_text(jobs: Sequence[CellJob]) -> str:
+    """', K folds (protocol)' when the cells train on a protocol's K cuts of the labelled pool."""
+    folds = {job.cell.fold for job in jobs} - {None}
+    if not folds:
+        return ""
+    protocols = ", ".join(dict.fromkeys(job.cell.selection.text for job in jobs if job.cell.fold is not None))
+    return f", {len(folds)} fold(s) ({protocols})"
+
+
 def describe_plan(jobs: Sequence[CellJob], done: set[str], history: Sequence[CellResult], *, out: Path,
                   environment: tuple[str, str, str], at_once: int) -> list[str]:
     """The dry run's lines: the grid's size, what is done, and the estimate for the rest.
@@ -182,8 +193,8 @@ def describe_plan(jobs: Sequence[CellJob], done: set[str], history: Sequence[Cel
     lines = [f"plan: {len(unique)} cells ({len({job.cell.task.name for job in jobs})} task(s), {len(tasks)} "
              f"task split(s), {len({job.cell.method for job in jobs})} method(s), "
              f"{len({job.cell.search_index for job in jobs})} search point(s), "
-             f"{len({job.cell.seed for job in jobs})} seed(s)); {len(unique) - len(todo)} already done in "
-             f"{out}, {len(todo)} to run"]
+             f"{len({job.cell.seed for job in jobs})} seed(s){_folds_text(jobs)}); {len(unique) - len(todo)} "
+             f"already done in {out}, {len(todo)} to run"]
     for name in dict.fromkeys(job.cell.task.name for job in jobs):
         of_task = [job for job in jobs if job.cell.task.name == name]
         splits = list(dict.fromkeys(job.cell.split for job in of_task if job.cell.split is not None))

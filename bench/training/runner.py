@@ -32,6 +32,7 @@ from bench.training.cells import CellSpec
 from bench.training.encodings import encode_once
 from bench.training.loop import (
     EncodedSplits,
+    TrainConfig,
     TrainOutcome,
     pad_multiple,
     predict_with_probabilities,
@@ -71,12 +72,11 @@ def identity(job: CellJob) -> dict:
                 method=cell.method, role=get_method(cell.method).role.value, method_config=_json(knobs),
                 model=cell.model.display_name,
                 model_fingerprint=cell.model.fingerprint, family=_family_name(cell), seed=cell.seed,
-                shots=cell.shots, split=cell.split,
-                zero_shot=cell.train.zero_shot, metric=cell.task.metric.value,
+                shots=cell.shots, split=cell.split, selection_protocol=cell.selection.text, fold=cell.fold,
+                zero_shot=cell.train.zero_shot, metric=cell.task.metric,
                 learning_rate=knobs.get("learning_rate", 0.0), epochs=knobs.get("epochs", 0),
                 train_config=_json(dataclasses.asdict(cell.train)), data_source=job.data_source,
                 data_fingerprint=job.data_fingerprint)
-
 
 
 def identity_labels(job: CellJob) -> dict:
@@ -145,7 +145,7 @@ def _measure(job: CellJob, device: DeviceChoice, running: RunningCells,
         began = clock()
         built, unlabelled_dropped = _build(cell, config, splits)
         built_at = clock()
-        encoded = _encode(built, splits)
+        encoded = _encode(built, loop_view(cell, splits))
         encoded_at = clock()
         running.sample()
         outcome = _train(built, cell, config, encoded, splits, device)
@@ -156,11 +156,14 @@ def _measure(job: CellJob, device: DeviceChoice, running: RunningCells,
     golds = [example.label for example in splits.eval]
     majority = [majority_label(splits.train)] * len(golds)
     parameters = list(built.model.parameters())
+    held_out = cell.selection.selects  # under `none` the loop's "dev" was the training pool: no dev score
     return dict(
         score=score(cell.task.metric, outcome.eval_predictions, golds),
         accuracy=score("accuracy", outcome.eval_predictions, golds),
-        dev_score=outcome.dev_score, majority_score=score(cell.task.metric, majority, golds),
-        untrained_dev_score=outcome.untrained_dev_score, never_beat_start=outcome.never_beat_start,
+        dev_score=outcome.dev_score if held_out else None,
+        majority_score=score(cell.task.metric, majority, golds),
+        untrained_dev_score=outcome.untrained_dev_score if held_out else None,
+        never_beat_start=outcome.never_beat_start and held_out,
         n_train=len(splits.train), n_dev=len(splits.dev), n_eval=len(splits.eval),
         steps=outcome.steps, best_step=outcome.best_step,
         train_samples_per_s=_rate(outcome.train_samples, outcome.train_seconds),
@@ -220,16 +223,35 @@ def _encode(built: BuiltMethod, splits: CellSplits) -> EncodedSplits:
                            for examples in (splits.train, splits.dev, splits.eval)))
 
 
+# `none` keeps the last step: with checkpoints this far apart the loop's only one is the final step
+LAST_STEP_ONLY = 2**31
+
+
+def loop_view(cell: CellSpec, splits: CellSplits) -> CellSplits:
+    """The examples the loop (or a fit) sees. The `none` protocol has no dev set: the training pool
+    stands in for it (scored, never recorded as a dev score; loop_settings keeps it from choosing)."""
+    return splits if cell.selection.selects else CellSplits(splits.train, splits.train, splits.eval)
+
+
+def loop_settings(cell: CellSpec) -> TrainConfig:
+    """The cell's loop settings; under `none` the last step is the only checkpoint: nothing selected."""
+    if cell.selection.selects:
+        return cell.train
+    return dataclasses.replace(cell.train, eval_every=LAST_STEP_ONLY)
+
+
 def _train(built: BuiltMethod, cell: CellSpec, config: MethodConfig, encoded: EncodedSplits,
            splits: CellSplits, device: DeviceChoice) -> TrainOutcome:
     """The shared gradient loop, or the method's own fit (then the shared evaluation)."""
     metric = cell.task.metric
+    splits = loop_view(cell, splits)
     if get_method(cell.method).training == Training.LOOP or cell.train.zero_shot:
         if not isinstance(config, GradientConfig):
             raise BenchError(f"method {cell.method} returns no fit and its config is no GradientConfig: "
                              f"derive the config from GradientConfig (learning_rate, epochs)")
-        return train_and_evaluate(built, data=encoded, config=cell.train, learning_rate=config.learning_rate,
-                                  epochs=config.epochs, device=device, metric=metric, seed=cell.seed)
+        return train_and_evaluate(built, data=encoded, config=loop_settings(cell),
+                                  learning_rate=config.learning_rate, epochs=config.epochs, device=device,
+                                  metric=metric, seed=cell.seed)
     context = FitContext(train=encoded.train, dev=encoded.dev, train_texts=[e.texts for e in splits.train],
                          dev_texts=[e.texts for e in splits.dev], metric=lambda p, g: score(metric, p, g),
                          device=device, seed=cell.seed, batch_size=cell.train.eval_batch_size)
@@ -268,4 +290,4 @@ def trained_method(cell: CellSpec, splits: CellSplits,
     config = cell.method_config()
     set_seed(cell.seed)
     built, _ = _build(cell, config, splits)
-    return built, _train(built, cell, config, _encode(built, splits), splits, device)
+    return built, _train(built, cell, config, _encode(built, loop_view(cell, splits)), splits, device)
