@@ -11,10 +11,18 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
-from bench.core.family import FamilyInfo, MlmHeadParts
+from bench.core.errors import BenchError
+from bench.core.family import FamilyInfo, MlmHeadParts, ModuleRole
 from bench.core.prefixes import use_interface_prefix_attention
 
 BERT_PROJECTIONS = {"query": "query", "key": "key", "value": "value", "output": "attention.output.dense"}
+# each role's module inside one BERT layer (encoder.layer.N)
+BERT_LAYER_MODULES = {
+    ModuleRole.QUERY: "attention.self.query", ModuleRole.KEY: "attention.self.key",
+    ModuleRole.VALUE: "attention.self.value", ModuleRole.OUTPUT: "attention.output.dense",
+    ModuleRole.FFN_IN: "intermediate.dense", ModuleRole.FFN_OUT: "output.dense",
+    ModuleRole.ATTENTION_NORM: "attention.output.LayerNorm", ModuleRole.FFN_NORM: "output.LayerNorm",
+}
 
 
 def attribute(root: nn.Module, path: str) -> nn.Module | None:
@@ -96,6 +104,10 @@ def _default_projections() -> Mapping[str, str]:
     return BERT_PROJECTIONS
 
 
+def _bert_layer_modules() -> Mapping[ModuleRole, str]:
+    return BERT_LAYER_MODULES
+
+
 @dataclass(frozen=True)
 class BertLikeFamily:
     """A family entry for BERT-shaped encoders; the fields are what such families differ in."""
@@ -109,6 +121,8 @@ class BertLikeFamily:
     has_token_types: bool = True
     position_offset: int = 0  # position-table rows the input cannot use (RoBERTa: padding_idx + 1)
     projection_names: Mapping[str, str] = field(default_factory=_default_projections)
+    # each ModuleRole's module, as a path inside one of the family's layers (`blocks`)
+    layer_module_paths: Mapping[ModuleRole, str] = field(default_factory=_bert_layer_modules)
 
     def mlm_head(self, masked_lm: nn.Module) -> MlmHeadParts:
         modules = [getattr(masked_lm, name) for name in self.mlm_head_modules]
@@ -148,6 +162,25 @@ class BertLikeFamily:
 
     def projections(self, names: Sequence[str]) -> list[str]:
         return list(dict.fromkeys(self.projection_names.get(name, name) for name in names))
+
+    def blocks(self, encoder: nn.Module) -> list[nn.Module]:
+        """The distinct layers that `layer_module_paths` are relative to (a shared layer once)."""
+        return list(dict.fromkeys(self.layer_modules(encoder)))
+
+    def module_names(self, encoder: nn.Module, roles: Sequence[ModuleRole]) -> list[str]:
+        missing = [role.value for role in roles if role not in self.layer_module_paths]
+        if missing:
+            raise BenchError(f"encoder family {self.info.name} names no module for {', '.join(missing)}: add "
+                             f"it to the family's layer_module_paths")
+        where = {id(module): name for name, module in encoder.named_modules()}
+        names = []
+        for block in self.blocks(encoder):
+            for role in roles:
+                path = self.layer_module_paths[role]
+                module = attribute(block, path)
+                if module is not None and next(module.parameters(), None) is not None:
+                    names.append(f"{where[id(block)]}.{path}")
+        return list(dict.fromkeys(names))
 
     def checkpoint_facts(self, config, location: str) -> tuple[str, ...]:
         return ()

@@ -10,9 +10,9 @@ import torch
 from torch import nn
 from torch.nn import functional
 
-from bench.core.family import FamilyInfo, MlmHeadParts, TokenizerKind, register_family
+from bench.core.family import FamilyInfo, MlmHeadParts, ModuleRole, TokenizerKind, register_family
 from bench.core.prefixes import mask_with_prefix, next_layer_prefix
-from families.bert_like import TINY_SIZES, BertLikeFamily, BertLikeStack, patch_attention
+from families.bert_like import BERT_LAYER_MODULES, TINY_SIZES, BertLikeFamily, BertLikeStack, patch_attention
 
 V3_HEAD_FACT = ("DeBERTa-v3 checkpoint: its MLM-head weights give random fill-mask output (transformers "
                 "issues #15216, #18143, #22790), so zero-shot prompt scores read noise")
@@ -152,4 +152,7 @@ DEBERTA_V2 = register_family(DebertaV2Family(
                      "whose MLM head gives random fill-mask output (hard_prompt must train it; zero-shot "
                      "PET warns); prefixes get no relative-position terms"),
     _tiny, projection_names={"query": "query_proj", "key": "key_proj", "value": "value_proj",
-                             "output": "attention.output.dense"}, has_pooler=False))
+                             "output": "attention.output.dense"}, has_pooler=False,
+    layer_module_paths={**BERT_LAYER_MODULES, ModuleRole.QUERY: "attention.self.query_proj",
+                        ModuleRole.KEY: "attention.self.key_proj",
+                        ModuleRole.VALUE: "attention.self.value_proj"}))

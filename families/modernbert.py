@@ -6,7 +6,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from bench.core.family import FamilyInfo, MlmHeadParts, TokenizerKind, register_family
+from bench.core.family import Capability, FamilyInfo, MlmHeadParts, ModuleRole, TokenizerKind, register_family
 from families.bert_like import BertLikeFamily, BertLikeStack
 
 
@@ -63,6 +63,12 @@ MODERNBERT = register_family(ModernBertFamily(
                checkpoints=("answerdotai/ModernBERT-base", "answerdotai/ModernBERT-large"),
                notes="prefixes enter every layer, local and global (the local window limits only the "
                      "input's own keys); rotary positions act on the input's keys only; LoRA's query/value "
-                     "targets map to the fused Wqkv, so LoRA adapts the key projection too"),
+                     "targets map to the fused Wqkv, so LoRA adapts the key projection too",
+               lacks={Capability.BIASES: "its projections and norms have no bias terms (bias=False "
+                                         "throughout), so only the head would train"}),
     _tiny, layers_path="layers", has_pooler=False, has_token_types=False,
-    projection_names={"query": "Wqkv", "key": "Wqkv", "value": "Wqkv", "output": "Wo"}))
+    projection_names={"query": "Wqkv", "key": "Wqkv", "value": "Wqkv", "output": "Wo"},
+    layer_module_paths={
+        ModuleRole.QUERY: "attn.Wqkv", ModuleRole.KEY: "attn.Wqkv", ModuleRole.VALUE: "attn.Wqkv",
+        ModuleRole.OUTPUT: "attn.Wo", ModuleRole.FFN_IN: "mlp.Wi", ModuleRole.FFN_OUT: "mlp.Wo",
+        ModuleRole.ATTENTION_NORM: "attn_norm", ModuleRole.FFN_NORM: "mlp_norm"}))

@@ -1,15 +1,25 @@
 """The built-in methods; importing this package registers them (as a user's plugin would)."""
 
 from methods import (  # noqa: F401  (registration side effects)
+    adalora,
+    beft,
+    bitfit,
+    bottleneck,
     full_ft,
     hard_prompt,
+    ia3,
     linear_probe,
+    ln_tuning,
     lora,
+    lora_variants,
     lpt,
+    lycoris,
     mask_pool,
+    oft,
     p_tuning,
     p_tuning_v2,
     prefix_tuning,
     prompt_tuning,
     setfit_method,
+    vera,
 )

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from bench.core.knobs import knob
 from bench.core.loading import model_family
-from bench.core.method import BuiltMethod, learning_rate_knob, register_method
+from bench.core.method import BuiltMethod, SearchRange, learning_rate_knob, register_method
 from bench.core.models import ModelRef
 from bench.core.task import TaskSpec
 from methods.heads import PooledConfig
@@ -26,7 +26,13 @@ class LoraMethodConfig(PooledConfig):
     target_modules: tuple[str, ...] = knob(("query", "value"), TARGETS_HELP)
 
 
-@register_method("lora", config=LoraMethodConfig, peer="peer_lora")
+LORA_FAMILY = "lora_family"  # the named search space of LoRA and its variants
+LORA_RANKS = SearchRange("rank", ("2", "8", "64"), "LoRA paper (Hu et al. 2021, Table 6) sweeps r in "
+                                                   "{1, 2, 4, 8, 64}: low, the default, high")
+
+
+@register_method("lora", config=LoraMethodConfig, peer="peer_lora", search_space=(LORA_RANKS,),
+                 search_groups=(LORA_FAMILY,))
 def build_lora(config: LoraMethodConfig, *, model: ModelRef, task: TaskSpec, max_length: int) -> BuiltMethod:
     """LoRA on the query/value projections (peft), backbone frozen, classifier head trains."""
     from peft import LoraConfig, TaskType

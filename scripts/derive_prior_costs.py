@@ -2,7 +2,11 @@
 evaluated example, fixed seconds a cell) fitted to measured records, the order a machine with no cell
 history of its own starts side-by-side cells in.
 
-    .venv/bin/python scripts/derive_prior_costs.py docs/results/h200/cpu-default-xeon-2cores.csv
+    .venv/bin/python scripts/derive_prior_costs.py docs/results/h200/cpu-default-xeon-2cores.csv \
+        docs/results/zoo-prior-xeon-2cores.jsonl
+
+Several files are fitted together; a method should have records in one of them only (the file is
+keyed by method, so a method measured twice would keep only one fit).
 """
 
 from __future__ import annotations
@@ -31,9 +35,10 @@ def read_records(path: Path) -> list[CellResult]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("records", type=Path, help="a results.csv or results.jsonl of measured cells")
+    parser.add_argument("records", type=Path, nargs="+",
+                        help="results.csv or results.jsonl files of measured cells")
     args = parser.parse_args()
-    records = read_records(args.records)
+    records = [record for path in args.records for record in read_records(path)]
     costs = fit_costs(records)
     methods = {}
     for (method, model, device, cpu, dtype), cost in sorted(costs.items()):
@@ -41,9 +46,10 @@ def main() -> None:
                                per_eval_example=cost.per_eval_example, fixed=cost.fixed, cells=cost.cells,
                                model=model, device=device, cpu=cpu, dtype=dtype)
     revisions = sorted({record.petbench_revision for record in records if record.petbench_revision})
-    document = {"source": str(args.records), "petbench_revision": ", ".join(revisions), "methods": methods}
+    source = ", ".join(str(path) for path in args.records)
+    document = {"source": source, "petbench_revision": ", ".join(revisions), "methods": methods}
     PRIOR_COSTS_FILE.write_text(json.dumps(document, indent=1, sort_keys=True) + "\n", encoding="utf-8")
-    print(f"wrote {PRIOR_COSTS_FILE}: {len(methods)} methods from {len(records)} records of {args.records}")
+    print(f"wrote {PRIOR_COSTS_FILE}: {len(methods)} methods from {len(records)} records of {source}")
 
 
 if __name__ == "__main__":

@@ -9,61 +9,63 @@ import pytest
 from bench.cli.main import main
 from bench.core.method import METHODS
 from bench.core.plugins import load_entry_points
+from bench.session import RunSpec, run
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
-PLUGIN = EXAMPLES / "plugins" / "bitfit.py"
+PLUGIN = EXAMPLES / "plugins" / "top_layers.py"
 TASK_FILE = EXAMPLES / "tasks" / "reviews.yaml"
 
 
 @pytest.fixture
-def forget_bitfit():
+def forget_top_layers():
     yield
-    if "bitfit" in METHODS:
-        METHODS.remove("bitfit")
-    for name in [name for name in sys.modules if name.startswith("petbench_plugin_bitfit")]:
+    if "top_layers" in METHODS:
+        METHODS.remove("top_layers")
+    for name in [name for name in sys.modules if name.startswith("petbench_plugin_top_layers")]:
         del sys.modules[name]
 
 
-def test_the_example_plugin_lists_with_its_knobs(capsys, forget_bitfit):
-    assert main(["list", "--plugin", str(PLUGIN), "--method", "bitfit"]) == 0
+def test_the_example_plugin_lists_with_its_knobs(capsys, forget_top_layers):
+    assert main(["list", "--plugin", str(PLUGIN), "--method", "top_layers"]) == 0
     out = capsys.readouterr().out
-    assert out.startswith("bitfit: BitFit") and "learning_rate (float, default 0.001)" in out
+    assert out.startswith("top_layers: Top layers") and "learning_rate (float, default 0.0001)" in out
 
 
 def test_a_plugin_method_on_a_task_file_runs_and_passes_check_against_its_own_baseline(
-        capsys, monkeypatch, tmp_path, tiny_model, forget_bitfit):
+        capsys, monkeypatch, tmp_path, tiny_model, forget_top_layers):
     monkeypatch.chdir(tmp_path)
-    common = ["--plugin", str(PLUGIN), "--task-file", str(TASK_FILE), "--model", str(tiny_model),
-              "--methods", "bitfit,lora", "--seeds", "1,2", "--max-steps", "2", "--batch-size", "2"]
-    assert main([*common, "--out", "first"]) == 0
+    spec = RunSpec(plugins=str(PLUGIN), task_files=str(TASK_FILE), model=str(tiny_model),
+                   methods="top_layers,lora", seeds="1,2", train={"max_steps": "2", "batch_size": "2"})
+    assert run(spec.replace(out="first")).exit_code == 0
     report = (tmp_path / "first" / "report.md").read_text()
-    assert "| bitfit" in report and "example_reviews (accuracy)" in report
-    assert main(["baseline", "first", "--name", "with-bitfit"]) == 0
-    assert main([*common, "--out", "second"]) == 0  # the same settings, in a fresh folder
+    assert "| top_layers" in report and "example_reviews (accuracy)" in report
+    assert main(["baseline", "first", "--name", "with-plugin"]) == 0
+    assert run(spec.replace(out="second")).exit_code == 0  # the same settings, in a fresh folder
     capsys.readouterr()
-    assert main(["check", "second", "--baseline", "with-bitfit"]) == 0
+    assert main(["check", "second", "--baseline", "with-plugin"]) == 0
     assert "0 regressed" in capsys.readouterr().out
 
 
-def test_the_plugin_variable_loads_the_same_plugin(capsys, monkeypatch, forget_bitfit):
+def test_the_plugin_variable_loads_the_same_plugin(capsys, monkeypatch, forget_top_layers):
     monkeypatch.setenv("PETBENCH_PLUGINS", str(PLUGIN))
     assert main(["list"]) == 0
-    assert "bitfit" in capsys.readouterr().out
+    assert "top_layers" in capsys.readouterr().out
 
 
 def test_an_installed_packages_entry_point_registers_its_method(tmp_path, monkeypatch):
     package = tmp_path / "site"
     (package / "petbench_extra_method.py").parent.mkdir(parents=True)
-    (package / "petbench_extra_method.py").write_text(PLUGIN.read_text().replace('"bitfit"', '"bitfit_ep"'))
+    source = PLUGIN.read_text().replace('"top_layers"', '"top_layers_ep"')
+    (package / "petbench_extra_method.py").write_text(source)
     info = package / "petbench_extra_method-0.1.dist-info"
     info.mkdir()
     (info / "METADATA").write_text("Metadata-Version: 2.1\nName: petbench-extra-method\nVersion: 0.1\n")
-    (info / "entry_points.txt").write_text("[petbench.methods]\nbitfit_ep = petbench_extra_method\n")
+    (info / "entry_points.txt").write_text("[petbench.methods]\ntop_layers_ep = petbench_extra_method\n")
     monkeypatch.syspath_prepend(str(package))
     try:
-        assert "bitfit_ep" in load_entry_points() and "bitfit_ep" in METHODS
+        assert "top_layers_ep" in load_entry_points() and "top_layers_ep" in METHODS
     finally:
-        METHODS.remove("bitfit_ep")
+        METHODS.remove("top_layers_ep")
 
 
 def test_a_plugins_source_and_a_task_definitions_content_are_part_of_every_cells_identity(tmp_path,
@@ -107,13 +109,13 @@ def test_a_plugins_source_and_a_task_definitions_content_are_part_of_every_cells
     assert len(ids) == 4
 
 
-def test_rerun_trains_done_cells_again(capsys, tmp_path, tiny_model, data_dir):
-    from bench.cli.main import main
+def test_rerun_trains_done_cells_again(tmp_path, tiny_model, data_dir):
+    from tests.helpers import tiny_spec
 
-    command = ["--model", str(tiny_model), "--data-dir", str(data_dir), "--methods", "full_ft", "--shots",
-               "8", "--max-steps", "1", "--batch-size", "4", "--executor", "inline", "--out", str(tmp_path)]
-    assert main(command) == 0 and main(command) == 0
-    assert "0 succeeded, 0 failed, 1 skipped" in capsys.readouterr().out
-    assert main([*command, "--rerun"]) == 0
-    assert "1 succeeded, 0 failed, 0 skipped" in capsys.readouterr().out
+    spec = tiny_spec(tiny_model, data_dir, tmp_path, train={"max_length": None})
+    first, again = run(spec), run(spec)
+    assert first.exit_code == 0 and again.exit_code == 0
+    assert "0 succeeded, 0 failed, 1 skipped" in again.summary
+    rerun = run(spec.replace(rerun=True))
+    assert rerun.exit_code == 0 and "1 succeeded, 0 failed, 0 skipped" in rerun.summary
     assert len((tmp_path / "results.jsonl").read_text().splitlines()) == 2

@@ -23,6 +23,23 @@ class Capability(StrEnum):
     MLM_HEAD = "mlm_head"  # a masked-LM head to score label words at [MASK]
     LAYERS = "layers"  # the layer stack, run over a chosen range of layers
     PREFIX_ATTENTION = "prefix_attention"  # per-layer key/value prefixes in every attention layer
+    FEED_FORWARD = "feed_forward"  # named feed-forward projections in every layer (ModuleRole.FFN_*)
+    NORMS = "norms"  # named normalisation modules in every layer (ModuleRole.*_NORM)
+    BIASES = "biases"  # bias terms in the layers' projections and norms
+
+
+class ModuleRole(StrEnum):
+    """The modules of a transformer layer that parameter-efficient methods adapt; each family names
+    its own module for each role (`EncoderFamily.module_names`)."""
+
+    QUERY = "query"
+    KEY = "key"
+    VALUE = "value"
+    OUTPUT = "output"  # attention's output projection
+    FFN_IN = "ffn_in"  # the feed-forward block's first (up) projection
+    FFN_OUT = "ffn_out"  # the feed-forward block's second (down) projection
+    ATTENTION_NORM = "attention_norm"  # the norm around the attention block
+    FFN_NORM = "ffn_norm"  # the norm around the feed-forward block
 
 
 class TokenizerKind(StrEnum):
@@ -116,6 +133,10 @@ class EncoderFamily(Protocol):
     def projections(self, names: Sequence[str]) -> list[str]:
         """Module names of the attention projections called query / key / value / output here
         (LoRA's targets); a name the family does not map is kept as given."""
+
+    def module_names(self, encoder: nn.Module, roles: Sequence[ModuleRole]) -> list[str]:
+        """Full names (as `encoder.named_modules()` gives them) of every layer's modules in these roles,
+        each once, in layer order; a role whose module has no parameters in a layer is skipped there."""
 
     def checkpoint_facts(self, config, location: str) -> tuple[str, ...]:
         """Facts of this checkpoint that change what a number means (shown in the report)."""

@@ -4,17 +4,18 @@ model that maps encoded batches to label logits, and the encoder of its inputs."
 from __future__ import annotations
 
 import dataclasses
-import importlib.util
 import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+import torch
 from torch import nn
 
 from bench.core.encoded import EncodedExample, ExampleEncoder
 from bench.core.errors import BenchError
+from bench.core.extras import missing, require
 from bench.core.family import Capability
 from bench.core.knobs import jsonable, knob, knob_types, parse_knob_value, validate_knobs
 from bench.core.registry import Registry
@@ -115,6 +116,16 @@ class FitOutcome:
     train_seconds: float
 
 
+@dataclass(frozen=True)
+class StepHooks:
+    """What a method does around the shared loop's optimiser steps (AdaLoRA's rank budget); the loop
+    calls them and never names a method."""
+
+    start: Callable[[int], None] | None = None  # told the cell's optimiser steps in all, before the first
+    penalty: Callable[[], torch.Tensor] | None = None  # a term added to every step's loss (a regulariser)
+    after_step: Callable[[int], None] | None = None  # after optimiser step N (from 1), gradients still held
+
+
 @dataclass
 class BuiltMethod:
     """A model whose forward(**batch) returns (batch, n_labels) logits, and the encoder of its inputs.
@@ -131,9 +142,23 @@ class BuiltMethod:
     first_grad_layer: int = 0  # for FLOP counting: no gradient flows below this layer
     cached_layers: int = 0  # for FLOP counting: layers skipped once a hidden-state cache is warm
     fit: Callable[[FitContext], FitOutcome] | None = None  # trained outside the gradient loop
+    # (name fragment, factor): a trainable parameter whose name holds the fragment trains at factor x the
+    # learning rate (LoRA+'s B matrices); the first matching fragment counts, every other parameter at 1
+    learning_rate_factors: tuple[tuple[str, float], ...] = ()
+    step_hooks: StepHooks = field(default_factory=StepHooks)
 
 
 Builder = Callable[..., BuiltMethod]
+
+
+@dataclass(frozen=True)
+class SearchRange:
+    """One knob's values in a method's own search space (as --search writes them), and where they
+    come from (its paper, peft's docs, or this project's choice and why)."""
+
+    knob: str
+    values: tuple[str, ...]
+    source: str
 
 
 @dataclass(frozen=True)
@@ -161,6 +186,8 @@ class MethodSpec:
     needs: tuple[Capability, ...] = ()  # what it needs of the model's encoder family
     fp32_only: bool = False  # runs in fp32 whatever the precision (its cells' dtype is fp32)
     code_digest: str = ""  # a plugin builder's file hash (in its cells' ids, as the harness's source is)
+    search_space: tuple[SearchRange, ...] = ()  # its own small grid (`--search default`)
+    search_groups: tuple[str, ...] = ()  # named search spaces it belongs to besides default (lora_family)
 
     def make_config(self, overrides: Mapping[str, Any] | None = None) -> MethodConfig:
         """The default config with knob overrides (command-line strings or stored JSON values)."""
@@ -179,16 +206,14 @@ class MethodSpec:
 
     @property
     def missing_packages(self) -> tuple[str, ...]:
-        return tuple(name for name in self.requires if importlib.util.find_spec(name) is None)
+        return missing(self.requires)
 
     @property
     def available(self) -> bool:
         return not self.missing_packages
 
     def require_available(self) -> None:
-        if self.missing_packages:
-            raise BenchError(f"method {self.name} needs {', '.join(self.missing_packages)}: "
-                             f"pip install 'petbench[{self.extra or self.name}]'")
+        require(self.requires, extra=self.extra or self.name, what=f"method {self.name}")
 
 
 METHODS: Registry[MethodSpec] = Registry("method")
@@ -198,15 +223,18 @@ def register_method(name: str, *, config: type[MethodConfig], peer: str | None =
                     perf_variants: Mapping[str, PerfVariant] | None = None, requires: tuple[str, ...] = (),
                     extra: str = "", training: Training = Training.LOOP, role: Role = Role.METHOD,
                     zero_shot: bool = False, needs: tuple[Capability, ...] = (),
-                    fp32_only: bool = False) -> Callable[[Builder], Builder]:
+                    fp32_only: bool = False, search_space: tuple[SearchRange, ...] = (),
+                    search_groups: tuple[str, ...] = ()) -> Callable[[Builder], Builder]:
     """Decorator: register builder(config, *, model, task, max_length) -> BuiltMethod under a name.
     The first line of the builder's docstring is the method's description."""
 
     def register(build: Builder) -> Builder:
         description = (build.__doc__ or "").strip().splitlines()[0] if build.__doc__ else ""
-        METHODS.add(name, MethodSpec(name, config, build, description, peer, dict(perf_variants or {}),
-                                     requires, extra, training, role, zero_shot, needs, fp32_only,
-                                     plugin_code_digest(build)))
+        spec = MethodSpec(name, config, build, description, peer, dict(perf_variants or {}), requires, extra,
+                          training, role, zero_shot, needs, fp32_only, plugin_code_digest(build),
+                          tuple(search_space), tuple(search_groups))
+        _check_search_space(spec)
+        METHODS.add(name, spec)
         return build
 
     return register
@@ -214,3 +242,13 @@ def register_method(name: str, *, config: type[MethodConfig], peer: str | None =
 
 def get_method(name: str) -> MethodSpec:
     return METHODS.get(name)
+
+
+def _check_search_space(spec: MethodSpec) -> None:
+    """Every value of a method's own search space is a valid setting of its knob (checked once, at
+    registration, so that `--search default` never fails mid-sweep)."""
+    for axis in spec.search_space:
+        if not axis.values or len(set(axis.values)) != len(axis.values):
+            raise BenchError(f"method {spec.name}: search space of {axis.knob} must list distinct values")
+        for value in axis.values:
+            spec.make_config({axis.knob: value})

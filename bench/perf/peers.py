@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 from collections.abc import Callable
+from typing import Any
 
 import torch
 from torch import nn
@@ -13,6 +15,17 @@ from bench.core.errors import BenchError
 from bench.core.loading import get_peft_model_quietly, load_sequence_classifier, model_family
 from bench.core.method import METHODS, MethodConfig
 from bench.core.models import ModelRef
+from methods import adalora, beft, ia3, ln_tuning, lora_variants, lycoris, oft, vera
+
+# peers that are peft's own model for a method whose build is peft's: the method module's peft config
+# (the same modules, knobs at the method's defaults) on transformers' sequence classifier
+PEFT_METHOD_PEERS: dict[str, Callable[[Any, nn.Module], Any]] = {
+    "peer_dora": lora_variants.peft_config, "peer_rslora": lora_variants.peft_config,
+    "peer_lora_init": lora_variants.peft_config, "peer_adalora": adalora.peft_config,
+    "peer_ia3": ia3.peft_config, "peer_vera": vera.peft_config, "peer_loha": lycoris.peft_config,
+    "peer_lokr": lycoris.peft_config, "peer_oft": oft.peft_config, "peer_ln_tuning": ln_tuning.peft_config,
+    "peer_beft": beft.peft_config,
+}
 
 
 def mirrored_config(peer: str) -> MethodConfig:
@@ -27,10 +40,15 @@ def mirrored_config(peer: str) -> MethodConfig:
     raise BenchError(f"no registered method names the perf peer {peer}")
 
 
-def _peft_config(name: str, model: ModelRef):
+def _peft_config(name: str, model: ModelRef, classifier: nn.Module | None = None):
     from peft import LoraConfig, PrefixTuningConfig, PromptEncoderConfig, PromptTuningConfig, TaskType
 
     config = mirrored_config(name)
+    if name in PEFT_METHOD_PEERS:
+        classifier = classifier or load_sequence_classifier(model, 2)
+        # the method's own peft config, on the classifier's encoder, with peft's classification head
+        made = PEFT_METHOD_PEERS[name](config, classifier.base_model)
+        return dataclasses.replace(made, task_type=TaskType.SEQ_CLS)
     if name == "peer_lora":
         return LoraConfig(task_type=TaskType.SEQ_CLS, r=config.rank, lora_alpha=config.alpha,
                           lora_dropout=config.dropout,
@@ -43,7 +61,8 @@ def _peft_config(name: str, model: ModelRef):
 
 
 # the reference rows; methods name theirs in their registration (peer=...)
-PEERS = ("peer_full_ft", "peer_lora", "peer_prompt_tuning", "peer_p_tuning", "peer_prefix_tuning")
+PEERS = ("peer_full_ft", "peer_lora", "peer_prompt_tuning", "peer_p_tuning", "peer_prefix_tuning",
+         *PEFT_METHOD_PEERS)
 
 
 def build_peer(name: str, model: ModelRef, n_labels: int) -> nn.Module:
@@ -53,7 +72,7 @@ def build_peer(name: str, model: ModelRef, n_labels: int) -> nn.Module:
         return classifier
     if name == "peer_prefix_tuning":
         expose_past_key_values(classifier)
-    return get_peft_model_quietly(classifier, _peft_config(name, model))
+    return get_peft_model_quietly(classifier, _peft_config(name, model, classifier))
 
 
 def cache_argument(backbone: nn.Module) -> str:
@@ -81,15 +100,23 @@ def expose_past_key_values(classifier: nn.Module) -> None:
 
 
 def plain_train_step(model: nn.Module, device: DeviceChoice) -> Callable[[dict[str, torch.Tensor]], None]:
-    """The textbook loop: default AdamW, autocast forward, loss from the model, backward, step."""
+    """The textbook loop: default AdamW, autocast forward, loss from the model, backward, step (and
+    AdaLoRA's budget allocation after it, as peft's docs write the loop)."""
     optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-5)
+    tuner = model.base_model if hasattr(model, "peft_config") else None
+    allocate = getattr(tuner, "update_and_allocate", None)
+    steps = 0
 
     def step(batch: dict[str, torch.Tensor]) -> None:
+        nonlocal steps
         model.train()
         with device.autocast():
             loss = model(**batch).loss
         loss.backward()
         optimizer.step()
+        steps += 1
+        if allocate is not None:
+            allocate(steps)
         optimizer.zero_grad(set_to_none=True)
 
     return step

@@ -84,10 +84,17 @@ def _build(request: PerfRequest, ref: ModelRef, device: DeviceChoice, config: Tr
     built = spec.build(config_of_row, model=ref, task=task, max_length=request.seq_len)
     guard_unlabelled(built.model, HeldOut.of((), "synthetic perf text"))  # perf scores nothing: no leak
     model = prepare_model(built, config, device, compile_model=config.compile == Toggle.ON)
-    optimizer = make_optimizer(model, config, 1e-5)
+    optimizer = make_optimizer(model, config, 1e-5, factors=built.learning_rate_factors)
     batch = to_device(collate(built.encoder.encode(examples), built.encoder.pad_id), device.device)
-    return model, batch, lambda inputs: train_step(model, dict(inputs), optimizer, config, device), (
-        built.first_grad_layer, built.cached_layers)
+    hooks = built.step_hooks  # as the loop runs them (AdaLoRA: its penalty and rank allocation every step)
+    if hooks.start is not None:
+        hooks.start(request.warmup + request.steps)
+    steps = iter(range(1, 1 << 62))
+
+    def step(inputs):
+        return train_step(model, dict(inputs), optimizer, config, device, hooks=hooks, step=next(steps))
+
+    return model, batch, step, (built.first_grad_layer, built.cached_layers)
 
 
 def _timed(function, calls: int, device: DeviceChoice) -> float:
