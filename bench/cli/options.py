@@ -24,9 +24,9 @@ def add_dataclass_options(group: argparse._ArgumentGroup, config_type: type) -> 
             group.add_argument(flag, action=argparse.BooleanOptionalAction, default=None,
                                help=help_text)
         else:
-            group.add_argument(flag, default=None, metavar=info.type_name.upper().replace(" ", "_")
-                               if not info.choices else None, choices=info.choices or None,
-                               help=help_text)
+            metavar = info.type_name.removesuffix(" or none").upper().replace(" ", "_")
+            group.add_argument(flag, default=None, metavar=None if info.choices else metavar,
+                               choices=info.choices or None, help=help_text)
 
 
 def given_options(args: argparse.Namespace, config_type: type) -> dict[str, Any]:
