@@ -19,7 +19,7 @@ from bench.core.models import ModelRef
 from bench.core.task import TaskSpec
 from methods.heads import PooledConfig
 from methods.lora import LORA_FAMILY
-from methods.peft_adapter import build_peft_classifier, module_names
+from methods.peft_adapter import build_from_peft_config, module_names
 
 # the paper adapts every weight matrix of a layer: Wq, Wk, Wv, Wo, Wf1, Wf2
 EVERY_MATRIX = (ModuleRole.QUERY, ModuleRole.KEY, ModuleRole.VALUE, ModuleRole.OUTPUT, ModuleRole.FFN_IN,
@@ -102,8 +102,7 @@ def orthogonality(peft_model: nn.Module) -> torch.Tensor:
 def build_adalora(config: AdaLoraMethodConfig, *, model: ModelRef, task: TaskSpec,
                   max_length: int) -> BuiltMethod:
     """AdaLoRA (peft): SVD-shaped LoRA on every weight matrix, its rank budget pruned during training."""
-    built = build_peft_classifier(lambda encoder: peft_config(config, encoder), model=model, task=task,
-                                  max_length=max_length, pooling=config.pooling,
-                                  trains=("lora_A", "lora_B", "lora_E"))
+    built = build_from_peft_config(config, peft_config, model=model, task=task, max_length=max_length,
+                                   trains=("lora_A", "lora_B", "lora_E"))
     built.step_hooks = rank_schedule(built.model.encoder, config)
     return built

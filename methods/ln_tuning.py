@@ -13,7 +13,7 @@ from bench.core.method import BuiltMethod, SearchRange, learning_rate_knob, regi
 from bench.core.models import ModelRef
 from bench.core.task import TaskSpec
 from methods.heads import PooledConfig
-from methods.peft_adapter import build_peft_classifier, module_names
+from methods.peft_adapter import build_from_peft_config, module_names
 
 
 @dataclass(frozen=True)
@@ -37,5 +37,5 @@ def peft_config(config: LnTuningConfig, encoder: nn.Module) -> Any:
 def build_ln_tuning(config: LnTuningConfig, *, model: ModelRef, task: TaskSpec,
                     max_length: int) -> BuiltMethod:
     """LN tuning (peft): only the layers' LayerNorm gains and biases (and the head) train."""
-    return build_peft_classifier(lambda encoder: peft_config(config, encoder), model=model, task=task,
-                                 max_length=max_length, pooling=config.pooling, trains=("ln_tuning_layers",))
+    return build_from_peft_config(config, peft_config, model=model, task=task, max_length=max_length,
+                                  trains=("ln_tuning_layers",))

@@ -18,7 +18,7 @@ from bench.core.method import BuiltMethod, SearchRange, learning_rate_knob, regi
 from bench.core.models import ModelRef
 from bench.core.task import TaskSpec
 from methods.lora import LORA_FAMILY, LoraMethodConfig
-from methods.peft_adapter import build_peft_classifier
+from methods.peft_adapter import build_from_peft_config
 
 LORA_TRAINS = ("lora_A", "lora_B", "lora_magnitude_vector")
 
@@ -99,8 +99,8 @@ def peft_config(config: LoraMethodConfig, encoder: nn.Module) -> Any:
 
 
 def _build(config: LoraMethodConfig, model: ModelRef, task: TaskSpec, max_length: int) -> BuiltMethod:
-    return build_peft_classifier(lambda encoder: peft_config(config, encoder), model=model, task=task,
-                                 max_length=max_length, pooling=config.pooling, trains=LORA_TRAINS)
+    return build_from_peft_config(config, peft_config, model=model, task=task, max_length=max_length,
+                                  trains=LORA_TRAINS)
 
 
 @register_method("dora", config=DoraConfig, peer="peer_dora", search_groups=(LORA_FAMILY,),

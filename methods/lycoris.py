@@ -15,7 +15,7 @@ from bench.core.models import ModelRef
 from bench.core.task import TaskSpec
 from methods.heads import PooledConfig
 from methods.lora import LORA_FAMILY, TARGETS_HELP
-from methods.peft_adapter import build_peft_classifier
+from methods.peft_adapter import build_from_peft_config
 
 
 @dataclass(frozen=True)
@@ -55,8 +55,8 @@ def peft_config(config: LycorisConfig, encoder: nn.Module) -> Any:
 
 def _build(config: LycorisConfig, model: ModelRef, task: TaskSpec, max_length: int,
            trains: tuple[str, ...]) -> BuiltMethod:
-    return build_peft_classifier(lambda encoder: peft_config(config, encoder), model=model, task=task,
-                                 max_length=max_length, pooling=config.pooling, trains=trains)
+    return build_from_peft_config(config, peft_config, model=model, task=task, max_length=max_length,
+                                  trains=trains)
 
 
 @register_method("loha", config=LohaConfig, peer="peer_loha", search_space=(RANKS,),

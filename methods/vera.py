@@ -15,7 +15,7 @@ from bench.core.models import ModelRef
 from bench.core.task import TaskSpec
 from methods.heads import PooledConfig
 from methods.lora import TARGETS_HELP
-from methods.peft_adapter import build_peft_classifier
+from methods.peft_adapter import build_from_peft_config
 
 
 @dataclass(frozen=True)
@@ -46,6 +46,5 @@ def peft_config(config: VeraMethodConfig, encoder: nn.Module) -> Any:
 @register_method("vera", config=VeraMethodConfig, peer="peer_vera", search_space=VERA_SPACE)
 def build_vera(config: VeraMethodConfig, *, model: ModelRef, task: TaskSpec, max_length: int) -> BuiltMethod:
     """VeRA (peft): shared frozen random low-rank matrices, scaled by trained vectors per layer."""
-    return build_peft_classifier(lambda encoder: peft_config(config, encoder), model=model, task=task,
-                                 max_length=max_length, pooling=config.pooling,
-                                 trains=("vera_lambda_b", "vera_lambda_d"))
+    return build_from_peft_config(config, peft_config, model=model, task=task, max_length=max_length,
+                                  trains=("vera_lambda_b", "vera_lambda_d"))

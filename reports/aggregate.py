@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 from collections.abc import Sequence
 
 import pandas as pd
@@ -37,10 +38,18 @@ def cells_frame(records: Sequence[CellResult]) -> pd.DataFrame:
     frame["status"] = frame["status"].astype(str)
     frame["shots"] = frame["shots"].astype("object").where(frame["shots"].notna(), "full").astype(str)
     frame["split"] = frame["split"].astype("object").where(frame["split"].notna(), "-").astype(str)
-    frame["fold"] = [NO_FOLD if pd.isna(fold) else str(int(fold)) for fold in frame["fold"]]
+    frame["fold"] = [fold_text(fold) for fold in frame["fold"]]
     frame["eval_limit"] = [json.loads(config).get("eval_limit", 0) if config else 0
                            for config in frame["train_config"]]
     return frame
+
+
+def fold_text(fold: object) -> str:
+    """A cell's fold as the frames spell it: NO_FOLD for none (or a fold mean), else its number ("0"),
+    however it was stored (a record's int, results.csv's float, or text already)."""
+    if fold is None or fold == NO_FOLD or (isinstance(fold, float) and math.isnan(fold)):
+        return NO_FOLD
+    return str(int(float(fold)))
 
 
 def latest_per_run(cells: pd.DataFrame) -> pd.DataFrame:

@@ -11,7 +11,7 @@ import pandas as pd
 from bench.core.errors import BenchError
 from bench.core.metrics import METRICS, get_metric
 from bench.core.records import CellStatus
-from reports.aggregate import NO_FOLD, RUN_KEY, fold_means, latest_per_run
+from reports.aggregate import RUN_KEY, fold_means, fold_text, latest_per_run
 
 
 @dataclass(frozen=True)
@@ -33,8 +33,7 @@ def one_per_run(frame: pd.DataFrame, where: str = "the run") -> OnePerRun:
                          split=frame["split"].fillna("-").astype(str) if "split" in frame else "-",
                          finished_at=frame.get("finished_at", ""))
     if "fold" in frame.columns:  # a K-fold protocol's run is its K fold records (results.csv: numbers)
-        frame = frame.assign(fold=[NO_FOLD if pd.isna(fold) or fold == NO_FOLD else str(int(float(fold)))
-                                   for fold in frame["fold"]])
+        frame = frame.assign(fold=frame["fold"].map(fold_text))
     key = [*RUN_KEY, "fold"] if "fold" in frame.columns else RUN_KEY
     newest = latest_per_run(frame)
     stored = frame.groupby(key, sort=False).size()

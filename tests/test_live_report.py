@@ -29,13 +29,13 @@ def rows_seen_after_each_cell(tmp_path, tiny_model, data_dir, share: float,
     out = tmp_path / "out"
     seen: list[int] = []
     writes: list[bool] = []
-    write = report_sink.write_reports
+    write = report_sink.write_report_files
 
     def counted(*args, **kwargs):
         writes.append(kwargs.get("figures", True))
         return write(*args, **kwargs)
 
-    monkeypatch.setattr(report_sink, "write_reports", counted)
+    monkeypatch.setattr(report_sink, "write_report_files", counted)
 
     def look(record: CellResult) -> None:
         seen.append(csv_rows(out) if (out / CSV_FILE).exists() else 0)

@@ -18,14 +18,14 @@ def test_a_tiny_grid_runs_from_the_library_and_returns_records_and_a_frame(monke
     from reports.sinks import report
 
     final_writes = []
-    real_write = report.write_reports
+    real_write = report.write_report_files
 
     def counting(out, **options):
         if options.get("figures", True):
             final_writes.append(out)
         return real_write(out, **options)
 
-    monkeypatch.setattr(report, "write_reports", counting)
+    monkeypatch.setattr(report, "write_report_files", counting)
     spec = RunSpec(tasks="sst2", methods="full_ft,lora", model=str(tiny_model), seeds="1,2", shots="8",
                    train={"max_steps": 1, "batch_size": 4, "max_length": 48}, data_dir=str(data_dir),
                    out=str(tmp_path), executor="inline")

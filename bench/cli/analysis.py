@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from bench.core.errors import BenchError
 from bench.core.records import CellStatus
+from bench.core.samples import SAMPLES_DIR
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -291,7 +292,7 @@ def command_compare(args: argparse.Namespace) -> int:
     names = [item.strip() for item in args.methods.split(",") if item.strip()]
     if len(names) != 2 or names[0] == names[1]:
         raise BenchError(f"--methods {args.methods!r} must name exactly two different methods: A,B")
-    samples = Path(args.out) / samples_folder()
+    samples = Path(args.out) / SAMPLES_DIR
     rows = paired_rows(_records_frame(args.out), names[0], names[1], samples_dir=samples)
     if not rows:
         raise BenchError(f"{args.out} has no task where {names[0]} and {names[1]} share a seed")
@@ -305,9 +306,3 @@ def command_compare(args: argparse.Namespace) -> int:
           "nothing), and a bootstrap interval resampling examples with their seeds (2,000, fixed seed)"
           + ("" if any(row[-1] != "-" for row in rows) else " (none here: run both with --log-samples)"))
     return 0
-
-
-def samples_folder() -> str:
-    from bench.core.samples import SAMPLES_DIR
-
-    return SAMPLES_DIR

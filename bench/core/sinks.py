@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Protocol
 
 from bench.core.errors import BenchError, one_line
-from bench.core.extras import missing, require
+from bench.core.extras import require
 from bench.core.records import CellResult
 from bench.core.registry import Registry
 
@@ -64,10 +64,6 @@ class SinkSpec:
     requires: tuple[str, ...] = ()
     extra: str = ""
     always: bool = False
-
-    @property
-    def available(self) -> bool:
-        return not missing(self.requires)
 
     def require_available(self) -> None:
         require(self.requires, extra=self.extra or self.name, what=f"--log-to {self.name}")

@@ -4,6 +4,7 @@ another's."""
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import torch
@@ -89,7 +90,7 @@ def _build(request: PerfRequest, ref: ModelRef, device: DeviceChoice, config: Tr
     hooks = built.step_hooks  # as the loop runs them (AdaLoRA: its penalty and rank allocation every step)
     if hooks.start is not None:
         hooks.start(request.warmup + request.steps)
-    steps = iter(range(1, 1 << 62))
+    steps = itertools.count(1)
 
     def step(inputs):
         return train_step(model, dict(inputs), optimizer, config, device, hooks=hooks, step=next(steps))

@@ -14,7 +14,7 @@ from typing import Any
 
 from bench.core.errors import BenchError
 from bench.core.extras import require
-from bench.core.knobs import check_range, describe_knobs, knob, knob_types, parse_knob_value
+from bench.core.knobs import check_range, knob, knob_types, parse_knob_value
 from bench.core.registry import Registry
 
 
@@ -103,15 +103,6 @@ def check_options(chosen: str, given: Mapping[str, Any]) -> None:
                              f"{listed})")
         raise BenchError(f"{option_flag(name)} is an option of --executor {owners[0]}; its options apply to "
                          f"--executor {owners[0]} only (this run uses --executor {chosen})")
-
-
-def option_types() -> list[type]:
-    """The option types of every registered executor (the command line offers each knob)."""
-    return [EXECUTORS.get(name).options for name in EXECUTORS]
-
-
-def described_options() -> list:
-    return [info for options in option_types() for info in describe_knobs(options)]
 
 
 # --- the built-in executors -------------------------------------------------------------------------

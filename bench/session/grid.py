@@ -7,18 +7,16 @@ from pathlib import Path
 
 from bench.core.errors import BenchError
 from bench.session.grammar import config_from_values, merge_shorthands, parse_overrides, parse_search
-from bench.session.plugins import load_plugins, plugin_files
 from bench.session.spec import DEFAULT_TASK, RunSpec
 
 
-def build_grid(spec: RunSpec, setup=None):
-    """(Grid, PluginSetup): everything checkable before the first cell (one-line errors); the plugins
-    are loaded here unless the caller did (`setup`)."""
+def build_grid(spec: RunSpec, *, gpus_elsewhere: bool = False):
+    """The grid, with everything checkable before the first cell checked (one-line errors); the
+    plugins are loaded already. gpus_elsewhere: the executor's cells reserve GPUs on other machines."""
     from bench.core.method import get_method
     from bench.training.cells import Grid, check_search_axes, method_choice
     from bench.training.settings import TrainConfig
 
-    setup = setup if setup is not None else load_plugins(plugin_files(spec.plugins))
     tasks = _tasks(spec)
     train = config_from_values(TrainConfig, dict(spec.train))
     method_names = method_names_of(spec.methods, zero_shot=train.zero_shot)
@@ -36,27 +34,24 @@ def build_grid(spec: RunSpec, setup=None):
     _check_splits(tasks, spec.split or "default")
     grid = Grid(tasks=tasks, methods=choices, model=model_of(spec.model, tasks), seeds=seeds_of(spec.seeds),
                 shots=shots_of(spec.shots), splits=spec.split or "default", train=train, search=search,
-                runtime=runtime_of(spec), **_selection(spec))
+                runtime=runtime_of(spec, gpus_elsewhere=gpus_elsewhere), selection=selection_of(spec))
     from bench.training.compatibility import check_model_for_grid
 
     check_model_for_grid(grid.model, method_names, max_length=grid.train.max_length,
                          zero_shot=grid.train.zero_shot)
-    return grid, setup
+    return grid
 
 
 def search_axes(items, method_names: list[str]) -> tuple:
     """The search axes: KNOB=V1,V2 items, and named search spaces expanded to each method's own axes."""
     from bench.training.cells import SearchAxis
+    from bench.training.search_spaces import named_search
 
     axes = []
     for target, values in parse_search(items):
         if values:
             axes.append(SearchAxis(target, values))
             continue
-        try:
-            from bench.training.search_spaces import named_search
-        except ImportError:
-            raise BenchError(f"--search {target}: not KNOB=V1,V2 (e.g. lr=1e-5,3e-5)") from None
         axes.extend(named_search(target, method_names))
     targets = [axis.target for axis in axes]
     twice = sorted({target for target in targets if targets.count(target) > 1})
@@ -66,15 +61,11 @@ def search_axes(items, method_names: list[str]) -> tuple:
     return tuple(axes)
 
 
-def _selection(spec: RunSpec) -> dict:
-    """The selection protocol, where the grid knows them."""
-    if spec.selection is None:
-        return {}
-    try:
-        from bench.core.selection import SelectionProtocol
-    except ImportError:
-        raise BenchError("--selection: this PETBench selects on the dev set only") from None
-    return {"selection": SelectionProtocol.parse(spec.selection)}
+def selection_of(spec: RunSpec):
+    """The selection protocol (fixed dev when the spec names none)."""
+    from bench.core.selection import FIXED_DEV, SelectionProtocol
+
+    return FIXED_DEV if spec.selection is None else SelectionProtocol.parse(spec.selection)
 
 
 def _tasks(spec: RunSpec) -> tuple:
@@ -155,12 +146,8 @@ def model_of(value: str | None, tasks: tuple):
     return with_fingerprint(resolve_model(value))
 
 
-def runtime_of(spec: RunSpec):
+def runtime_of(spec: RunSpec, *, gpus_elsewhere: bool = False):
     """Where and in which precision the cells run, resolved here (a missing GPU or bf16 fails once)."""
     from bench.core.device import Runtime
-    from bench.session.executors import EXECUTORS
 
-    executor = EXECUTORS.get(spec.executor)
-    options = executor.make_options(dict(spec.executor_options))
-    return Runtime.resolve(spec.device, precision=spec.precision,
-                           gpus_elsewhere=executor.gpus_elsewhere(options))
+    return Runtime.resolve(spec.device, precision=spec.precision, gpus_elsewhere=gpus_elsewhere)

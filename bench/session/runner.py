@@ -86,7 +86,7 @@ def resolve_run(spec: RunSpec) -> ResolvedRun:
     executor = EXECUTORS.get(spec.executor)
     check_options(spec.executor, dict(spec.executor_options))
     options = executor.make_options(dict(spec.executor_options))
-    grid, setup = build_grid(spec, setup)
+    grid = build_grid(spec, gpus_elsewhere=executor.gpus_elsewhere(options))
     executor.require_available()
     if spec.cpus_per_cell is not None and spec.cpus_per_cell < 1:
         raise BenchError("--cpus-per-cell must be at least 1")

@@ -11,9 +11,8 @@ from pathlib import Path
 
 from bench.core.records import CellResult
 from bench.core.sinks import SinkClosing, SinkContext, register_sink
-from bench.core.store import RESULTS_FILE, ResultsStore
-from reports import CSV_FILE, HTML_FILE, REPORT_FILE, write_reports
-from reports.latex import LATEX_FILE
+from bench.core.store import RESULTS_FILE
+from reports.writer import write_report_files
 
 # the share of the run's wall time the mid-run rewrites may take: a rewrite (under a second without
 # the figures) after every cell of seconds-long cells would slow the run down for little gain
@@ -43,8 +42,8 @@ class ReportSink:
         now = time.perf_counter()
         if self._last_start is not None and self._last_cost > self.share * (now - self._last_start):
             return  # the next cell's record (or the final report) brings it up to date
-        write_reports(self.context.out_dir, reference_files=self.context.reference_files,
-                      command=self.context.command, figures=False)
+        write_report_files(self.context.out_dir, reference_files=self.context.reference_files,
+                           command=self.context.command, figures=False)
         self._last_start, self._last_cost = now, time.perf_counter() - now
 
     def close(self) -> SinkClosing:
@@ -61,12 +60,10 @@ def write_final_reports(out: Path, *, reference_files=(), command: str = "",
     if nothing_stored_is_ok and not (out / RESULTS_FILE).exists():
         return SinkClosing()
     try:
-        markdown = write_reports(out, reference_files=reference_files, command=command)
+        written = write_report_files(out, reference_files=reference_files, command=command)
     except OSError as error:
         print(f"error: could not write the reports in {out} ({error.strerror or error}); the stored records "
               f"are in {out / RESULTS_FILE}: free space, then run `run_bench.py report {out}`",
               file=sys.stderr)
         return SinkClosing(ok=False)
-    # report.tex holds tables of scores: a folder whose every cell failed has none, and gets no report.tex
-    tables = [out / LATEX_FILE] if any(record.succeeded for record in ResultsStore(out).latest()) else []
-    return SinkClosing(text=markdown, files=(out / CSV_FILE, out / REPORT_FILE, *tables, out / HTML_FILE))
+    return SinkClosing(text=written.markdown, files=written.files)
